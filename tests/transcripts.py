@@ -1,0 +1,38 @@
+"""Access to the recorded real-server transcripts copied into tests/data (test data, not run-time data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
+
+
+def transcript_files() -> list[Path]:
+    return sorted(TRANSCRIPTS.glob("*.jsonl"))
+
+
+def lines(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open() as fh:
+        for raw in fh:
+            if raw.strip():
+                yield json.loads(raw)
+
+
+def ws_frames(path: Path) -> Iterator[dict[str, Any]]:
+    for line in lines(path):
+        if line["channel"] == "ws" and line["method"] == "recv" and isinstance(line.get("body"), dict):
+            yield line["body"]
+
+
+def rest_event_bodies(path: Path) -> Iterator[dict[str, Any]]:
+    """Every event object inside a REST response: search pages and get-one."""
+    for line in lines(path):
+        if line["channel"] != "rest" or line.get("status") != 200:
+            continue
+        body, route = line.get("body"), line["path"].split("?")[0]
+        if route.endswith("/events/search") and isinstance(body, dict):
+            yield from body["items"]
+        elif "/events/" in route and isinstance(body, dict) and "kind" in body:
+            yield body
