@@ -1,0 +1,10 @@
+"""Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet."""
+
+from .changes import ChangeKind, SessionChange
+from .conversation import Connection, ConnectionState, ConversationSession, Turn
+from .fleet import Fleet, FleetChange, ServerEntry, ServerState
+from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
+from .timeline import MergeResult, Timeline
+from .tokens import OrphanedText, TokenBuffer
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,135 @@
+"""Command line: the TUI (no verb) and the headless verbs, a stable interface for scripts.
+
+Imports of the heavy layers happen inside the verbs, so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+servers:
+  --server URL (repeatable) with --session-key-env VAR, or OPENHANDS_TUI_SERVERS (comma-separated URLs)
+  with OPENHANDS_TUI_SESSION_KEY, or [[servers]] tables in the config file (openhands-tui config shows
+  where). With none, the TUI starts its embedded demo server. Keys are read from environment variables,
+  never from the command line.
+
+exit codes:
+  0 ok (send/new --wait: the turn finished)   1 a server could not be used (unreachable, unauthorized,
+  dormant) or refused the request   2 usage error   3 turn ended in error   4 stuck
+  5 paused or waiting for confirmation   124 timed out
+"""
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before and after the verb: sub-parsers must not overwrite what the top level parsed.
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--server", action="append", metavar="URL", default=default,
+                        help="agent server base URL (repeatable)")
+    parser.add_argument("--session-key-env", metavar="VAR", default=default,
+                        help="environment variable holding the servers' session API key")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openhands-tui",
+        description="A terminal UI for OpenHands agent servers. Without a verb, opens the TUI.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    def verb(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=description or help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _common(p, top=False)
+        return p
+
+    p = verb("list", "list conversations on every configured server")
+    p.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+
+    p = verb("new", "create a conversation and print its id",
+             "Create a conversation. The event socket is attached before the first message is sent.")
+    p.add_argument("message", nargs="?", help="first message (optional)")
+    p.add_argument("--model", required=True, help="LLM model, e.g. anthropic/claude-sonnet-4-5")
+    p.add_argument("--base-url", help="LLM base URL")
+    p.add_argument("--llm-key-env", metavar="VAR", help="environment variable holding the LLM API key")
+    p.add_argument("--workdir", required=True, help="working directory on the server")
+    p.add_argument("--confirm", action="store_true", help="ask for confirmation before every action")
+    p.add_argument("--wait", action="store_true", help="wait until the first message's turn ends")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 124)")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    p = verb("send", "send a message (queued until the running turn ends)",
+             "Send a message. While the agent is busy this waits for the running turn to end and then sends,\n"
+             "so the message is answered; --interrupt stops the running turn and sends at once.")
+    p.add_argument("id", help="conversation id (or a unique prefix)")
+    p.add_argument("message")
+    p.add_argument("--interrupt", action="store_true", help="interrupt the running turn, then send")
+    p.add_argument("--wait", action="store_true", help="return when this message's turn ends")
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 124)")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    p = verb("watch", "print every event of conversations as they happen, exactly once, in order")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--json", action="store_true", help="JSON lines (the server's event objects)")
+    p.add_argument("--until-done", action="store_true", help="exit when no turn is running any more")
+
+    p = verb("export", "export a conversation as Markdown or JSON")
+    p.add_argument("id")
+    p.add_argument("--format", choices=("md", "json"), default="md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    for name, text in (("interrupt", "stop the running turn now"),
+                       ("pause", "pause after the current step"),
+                       ("resume", "resume a paused conversation"),
+                       ("approve", "approve the actions waiting for confirmation")):
+        verb(name, text).add_argument("id")
+    p = verb("reject", "reject the actions waiting for confirmation")
+    p.add_argument("id")
+    p.add_argument("--reason", default=None)
+    verb("delete", "delete a conversation").add_argument("id")
+    p = verb("rename", "set a conversation's title")
+    p.add_argument("id")
+    p.add_argument("title")
+
+    p = verb("init", "wake a dormant (deferred-init) server")
+    p.add_argument("--init-key-env", metavar="VAR", required=True, help="environment variable holding the init key")
+
+    verb("config", "show where the config file and state live, and the servers in use")
+
+    p = verb("demo-server", "run the embedded demo agent server (scripted agent, no LLM)")
+    try:
+        from tui.demo.cli import add_arguments
+    except ImportError:  # pragma: no cover - the demo package is part of the distribution
+        add_arguments = None
+    if add_arguments is not None:
+        add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verb = args.verb
+    if verb is None:
+        from tui.launch import run_tui
+
+        return run_tui(args)
+    if verb == "demo-server":
+        from tui.demo.cli import run
+
+        return run(args)
+    from tui.headless import run_verb
+
+    return run_verb(args)
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,109 @@
+"""A conversation as Markdown or JSON. Control sequences stripped; keys never written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tui.protocol import (
+    ActionEvent,
+    AgentErrorEvent,
+    ConversationErrorEvent,
+    ConversationInfo,
+    ConversationStateUpdateEvent,
+    Event,
+    InterruptEvent,
+    MessageEvent,
+    ObservationEvent,
+    PauseEvent,
+    SystemPromptEvent,
+    UnknownEvent,
+    UserRejectObservation,
+)
+from tui.sanitize import one_line, strip_control
+
+SECRET_FIELDS = {"api_key", "session_api_key", "secret", "secrets", "aws_secret_access_key", "aws_session_token",
+                 "password", "token", "authorization"}
+MASK = "**********"
+
+
+def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
+    """Mask fields that hold secrets and any occurrence of a known key in any string."""
+    if isinstance(value, dict):
+        return {
+            k: (MASK if k.lower() in SECRET_FIELDS and v not in (None, "", MASK) else redact(v, secrets))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and secret in value:
+                value = value.replace(secret, MASK)
+    return value
+
+
+def to_json(info: ConversationInfo, events: list[Event], secrets: tuple[str, ...] = ()) -> str:
+    body = {"conversation": info.to_wire(), "events": [e.to_wire() for e in events]}
+    return json.dumps(redact(body, secrets), indent=2, ensure_ascii=False)
+
+
+def _fence(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text}\n{fence}"
+
+
+def event_markdown(event: Event) -> str | None:
+    """One event as a Markdown block, or None for what a reader does not need (state updates, prompts)."""
+    if isinstance(event, (ConversationStateUpdateEvent, SystemPromptEvent)):
+        return None
+    if isinstance(event, MessageEvent):
+        who = {"user": "User", "agent": "Agent"}.get(event.source or "", event.source or "Message")
+        return f"### {who}\n\n{strip_control(event.text)}"
+    if isinstance(event, ActionEvent):
+        lines = [f"### Action: {one_line(event.tool_name)}" + (f" ({one_line(event.summary)})" if event.summary else "")]
+        if event.thought_text:
+            lines.append(f"> {one_line(event.thought_text, 2000)}")
+        action = dict(event.action or {})
+        action.pop("kind", None)
+        command = action.get("command") or action.get("message") or action.get("thought")
+        if isinstance(command, str):
+            lines.append(_fence(strip_control(command)))
+        elif action:
+            lines.append(_fence(strip_control(json.dumps(action, indent=2, ensure_ascii=False))))
+        return "\n\n".join(lines)
+    if isinstance(event, ObservationEvent):
+        mark = " (error)" if event.is_error else ""
+        return f"#### Output of {one_line(event.tool_name)}{mark}\n\n{_fence(strip_control(event.text))}"
+    if isinstance(event, UserRejectObservation):
+        return f"*Rejected {one_line(event.tool_name)}: {one_line(event.rejection_reason)}*"
+    if isinstance(event, AgentErrorEvent):
+        return f"**Tool error ({one_line(event.tool_name)}):** {strip_control(event.error)}"
+    if isinstance(event, ConversationErrorEvent):
+        return f"**Error {one_line(event.code)}:** {strip_control(event.detail)}"
+    if isinstance(event, PauseEvent):
+        return "*— paused —*"
+    if isinstance(event, InterruptEvent):
+        return "*— interrupted —*"
+    if isinstance(event, UnknownEvent):
+        return f"*{one_line(event.kind)}*" + (f": {one_line(event.summary_text)}" if event.summary_text else "")
+    return f"*{one_line(event.kind)}*"
+
+
+def to_markdown(info: ConversationInfo, events: list[Event], secrets: tuple[str, ...] = ()) -> str:
+    title = one_line(info.title or info.id)
+    usage = info.usage
+    head = [
+        f"# {title}",
+        "",
+        f"- conversation: `{info.id}`",
+        f"- status: {info.execution_status}",
+        f"- model: {one_line(info.model) or 'unknown'}",
+        f"- cost: ${usage.cost:.4f}, tokens: {usage.prompt_tokens} in / {usage.completion_tokens} out",
+        "",
+    ]
+    blocks = [b for b in (event_markdown(e) for e in events) if b]
+    text = "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
+    return redact(text, secrets)

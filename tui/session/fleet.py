@@ -1,0 +1,197 @@
+"""Several servers at once, each with its conversations.
+
+There is no socket for list changes, so each server's list is polled: quickly while something runs there,
+slowly when all is quiet, backing off while a server is unreachable. One server's trouble is its own state,
+never fatal to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from tui.client import AgentClient, AgentServerError, Dormant, Unauthorized, Unreachable
+from tui.config import ServerConfig
+from tui.protocol import ConversationInfo, ExecutionStatus
+
+from .conversation import ConversationSession
+from .outbox import OutboxStore
+
+log = logging.getLogger(__name__)
+
+FAST_POLL = 2.0
+SLOW_POLL = 10.0
+MAX_BACKOFF = 60.0
+
+
+class ServerState(StrEnum):
+    CONNECTING = "connecting"
+    OK = "ok"
+    UNAUTHORIZED = "unauthorized"
+    UNREACHABLE = "unreachable"
+    DORMANT = "dormant"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class ServerEntry:
+    config: ServerConfig
+    client: AgentClient
+    state: ServerState = ServerState.CONNECTING
+    message: str = ""
+    retry_at: float | None = None  # epoch seconds of the next poll while in trouble
+    conversations: dict[str, ConversationInfo] = field(default_factory=dict)
+    failures: int = 0
+    next_poll: float = 0.0  # monotonic
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True, slots=True)
+class FleetChange:
+    server_name: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    server_changed: bool = False
+
+
+def _fingerprint(info: ConversationInfo) -> tuple:
+    return (info.execution_status, info.title, info.updated_at, info.usage.cost)
+
+
+class Fleet:
+    def __init__(
+        self,
+        servers: list[ServerConfig],
+        *,
+        state_dir: str | Path | None = None,
+        client_factory: Callable[..., AgentClient] = AgentClient,
+        fast_poll: float = FAST_POLL,
+        slow_poll: float = SLOW_POLL,
+    ) -> None:
+        self.servers = [ServerEntry(cfg, client_factory(cfg.url, cfg.session_key)) for cfg in servers]
+        self.outbox_store = OutboxStore(Path(state_dir) / "outbox") if state_dir else None
+        self.sessions: dict[tuple[str, str], ConversationSession] = {}
+        self.fast_poll = fast_poll
+        self.slow_poll = slow_poll
+        self._listeners: list[Callable[[FleetChange], None]] = []
+        self._wake = asyncio.Event()
+
+    def entry(self, server_name: str) -> ServerEntry:
+        for entry in self.servers:
+            if entry.name == server_name:
+                return entry
+        raise KeyError(server_name)
+
+    def client(self, server_name: str) -> AgentClient:
+        return self.entry(server_name).client
+
+    def subscribe(self, callback: Callable[[FleetChange], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _emit(self, change: FleetChange) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(change)
+            except Exception:
+                log.exception("fleet listener failed")
+
+    def session(self, server_name: str, conversation_id: str) -> ConversationSession:
+        key = (server_name, conversation_id)
+        session = self.sessions.get(key)
+        if session is None:
+            entry = self.entry(server_name)
+            session = ConversationSession(
+                entry.client, conversation_id, server_name=server_name,
+                info=entry.conversations.get(conversation_id), outbox_store=self.outbox_store,
+            )
+            self.sessions[key] = session
+        return session
+
+    def forget(self, server_name: str, conversation_id: str) -> None:
+        self.sessions.pop((server_name, conversation_id), None)
+        entry = self.entry(server_name)
+        if entry.conversations.pop(conversation_id, None) is not None:
+            self._emit(FleetChange(server_name, removed=(conversation_id,)))
+
+    def poke(self) -> None:
+        """Poll every server now (after a create or delete, or when the user asks)."""
+        for entry in self.servers:
+            entry.next_poll = 0.0
+        self._wake.set()
+
+    async def refresh(self, server_name: str | None = None) -> None:
+        entries = self.servers if server_name is None else [self.entry(server_name)]
+        await asyncio.gather(*(self._refresh_one(e) for e in entries))
+
+    async def _refresh_one(self, entry: ServerEntry) -> None:
+        before = (entry.state, entry.message)
+        try:
+            infos = await entry.client.search_conversations()
+        except AgentServerError as error:
+            entry.failures += 1
+            entry.state = (
+                ServerState.UNAUTHORIZED if isinstance(error, Unauthorized)
+                else ServerState.DORMANT if isinstance(error, Dormant)
+                else ServerState.UNREACHABLE if isinstance(error, Unreachable)
+                else ServerState.ERROR
+            )
+            entry.message = error.message
+            delay = min(self.slow_poll * 2 ** (entry.failures - 1), MAX_BACKOFF)
+            if entry.state is ServerState.UNREACHABLE:
+                delay = min(2.0 * 2 ** (entry.failures - 1), 30.0)
+            entry.next_poll = time.monotonic() + delay
+            entry.retry_at = time.time() + delay
+            if (entry.state, entry.message) != before:
+                self._emit(FleetChange(entry.name, server_changed=True))
+            return
+        entry.failures = 0
+        entry.state, entry.message, entry.retry_at = ServerState.OK, "", None
+        fresh = {info.id: info for info in infos}
+        old = entry.conversations
+        added = tuple(cid for cid in fresh if cid not in old)
+        removed = tuple(cid for cid in old if cid not in fresh)
+        changed = tuple(cid for cid in fresh if cid in old and _fingerprint(fresh[cid]) != _fingerprint(old[cid]))
+        entry.conversations = fresh
+        for cid in added + changed:
+            session = self.sessions.get((entry.name, cid))
+            if session is not None:
+                session.info = fresh[cid]
+        busy = any(info.status.is_busy() for info in infos)
+        entry.next_poll = time.monotonic() + (self.fast_poll if busy else self.slow_poll)
+        if added or removed or changed or (entry.state, entry.message) != before:
+            self._emit(FleetChange(entry.name, added, removed, changed, (entry.state, entry.message) != before))
+
+    def counts(self) -> dict[ExecutionStatus, int]:
+        counts: dict[ExecutionStatus, int] = {}
+        for entry in self.servers:
+            for info in entry.conversations.values():
+                counts[info.status] = counts.get(info.status, 0) + 1
+        return counts
+
+    async def run(self) -> None:
+        """Poll forever (the body of the fleet's worker)."""
+        while True:
+            now = time.monotonic()
+            due = [e for e in self.servers if e.next_poll <= now]
+            if due:
+                await asyncio.gather(*(self._refresh_one(e) for e in due))
+            next_due = min((e.next_poll for e in self.servers), default=now + self.slow_poll)
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.2, next_due - time.monotonic()))
+
+    async def aclose(self) -> None:
+        for entry in self.servers:
+            with contextlib.suppress(Exception):
+                await entry.client.aclose()
