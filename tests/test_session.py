@@ -209,3 +209,20 @@ async def test_wrong_key_stops_with_unauthorized():
             assert "key" in session.connection.reason.lower()
             assert "wrong-key" not in session.connection.reason
             await asyncio.wait_for(task, 5)
+
+
+async def test_long_history_opens_with_the_tail_and_pages_older_on_demand():
+    with DemoServer(seed_conversations=1, seed_history=1500) as srv:
+        async with AgentClient(srv.base_url) as client:
+            cid = (await client.search_conversations())[0].id
+            total = await client.count_events(cid)
+            assert total >= 1500
+            async with following(client, cid, history_tail=150) as session:
+                assert 150 <= len(session.timeline) < 300 and session.has_older
+                newest = (await client.search_events(cid, descending=True, limit=1))[0][0]
+                assert session.timeline[-1].id == newest.id  # the tail is what is held
+                while session.has_older:
+                    assert await session.load_older(500) > 0
+                assert len(session.timeline) == total
+                ids = [e.id for e in session.timeline]
+                assert sorted(ids) == sorted(e.id for e in await client.all_events(cid))

@@ -41,10 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
 
-    def verb(name: str, help_text: str, description: str | None = None) -> argparse.ArgumentParser:
+    def verb(name: str, help_text: str, description: str | None = None, *, common: bool = True):
         p = sub.add_parser(name, help=help_text, description=description or help_text,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        _common(p, top=False)
+        if common:
+            _common(p, top=False)
         return p
 
     p = verb("list", "list conversations on every configured server")
@@ -100,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("config", "show where the config file and state live, and the servers in use")
 
-    p = verb("demo-server", "run the embedded demo agent server (scripted agent, no LLM)")
+    # The demo server has flags of its own (its --session-key-env names the key it demands).
+    p = verb("demo-server", "run the embedded demo agent server (scripted agent, no LLM)", common=False)
     try:
         from tui.demo.cli import add_arguments
     except ImportError:  # pragma: no cover - the demo package is part of the distribution

@@ -109,6 +109,7 @@ class ConversationSession:
         info: ConversationInfo | None = None,
         outbox_store: OutboxStore | None = None,
         stream_factory: Callable[..., Any] | None = None,
+        history_tail: int | None = None,
     ) -> None:
         self.client = client
         self.id = conversation_id
@@ -135,6 +136,10 @@ class ConversationSession:
         self._sending: OutboxItem | None = None
         self._tasks: set[asyncio.Task] = set()
         self._malformed_frames = 0
+        # None: load the whole history on the first sync. N: load only the newest N events first (a view shows
+        # the tail at once) and the rest page by page through `load_older()`.
+        self.history_tail = history_tail
+        self._older_cursor: str | None = None
 
     # ------------------------------------------------------------------ observers
 
@@ -274,15 +279,43 @@ class ConversationSession:
         self._resolve_uncertain()
         self._maybe_deliver()
 
+    @property
+    def has_older(self) -> bool:
+        """Older history exists on the server that is not loaded yet."""
+        return self._older_cursor is not None
+
     async def _sync(self, *, full: bool) -> None:
-        if full:
+        if full and self.history_tail is None:
             self._merge(await self.client.all_events(self.id))
+        elif full:
+            self._older_cursor = None
+            await self._load_pages(self.history_tail, cursor=None)
         else:
             await self._reconcile(self.timeline.newest_timestamp)
             # A gap the time window cannot see (clock oddities, a very long outage): the count tells.
-            if await self.client.count_events(self.id) > len(self.timeline):
-                self._merge(await self.client.all_events(self.id))
+            oldest = self.timeline[0].timestamp if len(self.timeline) else None
+            held = len(self.timeline)
+            if await self.client.count_events(self.id, timestamp_gte=oldest) > held:
+                self._merge(await self.client.all_events(self.id, timestamp_gte=oldest))
         await self.refresh_info()
+
+    async def _load_pages(self, count: int, cursor: str | None) -> int:
+        """Newest-first pages from `cursor` until `count` events are held; remembers where older ones start."""
+        loaded: list[Event] = []
+        while len(loaded) < count:
+            page, cursor = await self.client.search_events(self.id, page_id=cursor, descending=True,
+                                                           limit=min(100, max(1, count - len(loaded))))
+            loaded.extend(page)
+            if not cursor:
+                break
+        self._older_cursor = cursor
+        return len(self._merge(loaded).added)
+
+    async def load_older(self, count: int = 200) -> int:
+        """Fetch up to `count` older events (a view scrolled to the top). Returns how many were added."""
+        if self._older_cursor is None:
+            return 0
+        return await self._load_pages(count, self._older_cursor)
 
     async def _reconcile(self, since: str | None) -> None:
         self._merge(await self.client.all_events(self.id, timestamp_gte=_earlier(since, RECONCILE_MARGIN)))
