@@ -180,3 +180,11 @@ def test_completion_callback_is_posted(server):
         assert cli("--server", server.base_url, "send", cid, "[text] again", "--wait", env=env).returncode == 0
     finally:
         httpd.shutdown()
+
+
+def test_send_to_a_conversation_waiting_for_confirmation_is_refused_with_code_5(server):
+    cid = new(server, "--confirm")
+    assert cli("--server", server.base_url, "send", cid, "[bash] needs confirmation", "--wait").returncode == 5
+    out = cli("--server", server.base_url, "send", cid, "[text] another", "--timeout", "20")
+    assert out.returncode == 5 and "approv" in out.stderr
+    assert cli("--server", server.base_url, "approve", cid).returncode == 0

@@ -20,6 +20,7 @@ from .callback import post_completion
 from .common import (
     EXIT_OK,
     EXIT_SERVER,
+    EXIT_STOPPED,
     EXIT_TIMEOUT,
     EXIT_USAGE,
     VerbError,
@@ -131,12 +132,19 @@ async def _send_and_wait(session: ConversationSession, text: str, *, interrupt: 
     def remaining() -> float | None:
         return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-    delivered = await session.wait_until(lambda: session.outbox.get(item.id) is None, remaining())
-    if not delivered:
+    def sent() -> bool:
+        return session.outbox.get(item.id) is None
+
+    await session.wait_until(
+        lambda: sent() or session.hold is not None or session.connection.state is ConnectionState.STOPPED,
+        remaining(),
+    )
+    if not sent():
         if session.connection.state is ConnectionState.STOPPED:
             raise VerbError(session.connection.reason)
         if session.hold:
-            raise VerbError(f"message not sent: {session.hold}", EXIT_SERVER)
+            session.remove_queued(item.id)
+            raise VerbError(f"message not sent: {session.hold}", EXIT_STOPPED)
         return None
     if not wait:
         return ExecutionStatus.RUNNING
