@@ -1,0 +1,45 @@
+"""I/O only: typed errors, the REST client (httpx) and the event stream (websockets)."""
+
+from .errors import (
+    AgentServerError,
+    Conflict,
+    Dormant,
+    InvalidRequest,
+    NotFound,
+    ServerFailure,
+    Unauthorized,
+    Unreachable,
+    describe_transport_error,
+    display_url,
+    error_from_response,
+    summarize_validation,
+)
+from .rest import BATCH_GET_MAX, PAGE_LIMIT, AgentClient, normalize_base_url
+from .stream import Connected, Disconnected, EventStream, Frame, Stopped, StreamItem, decode_frame, events_url
+
+__all__ = [
+    "AgentServerError",
+    "Conflict",
+    "Dormant",
+    "InvalidRequest",
+    "NotFound",
+    "ServerFailure",
+    "Unauthorized",
+    "Unreachable",
+    "describe_transport_error",
+    "display_url",
+    "error_from_response",
+    "summarize_validation",
+    "AgentClient",
+    "BATCH_GET_MAX",
+    "PAGE_LIMIT",
+    "normalize_base_url",
+    "EventStream",
+    "Connected",
+    "Frame",
+    "Disconnected",
+    "Stopped",
+    "StreamItem",
+    "decode_frame",
+    "events_url",
+]
