@@ -1,0 +1,166 @@
+"""`/api/conversations`: search, count, get, batch get, create, delete, PATCH, run/pause/interrupt."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from . import wire
+from .agent import ConflictError
+from .models import StartConversationRequest, UpdateConversationRequest
+from .state import DemoState, Unhandled, api_guard, bad_request, demo_state, not_found
+from .store import STATUSES, Conversation
+
+router = APIRouter(prefix="/api/conversations", dependencies=[Depends(api_guard)])
+
+SortOrder = Literal["CREATED_AT", "UPDATED_AT", "CREATED_AT_DESC", "UPDATED_AT_DESC"]
+Status = Literal["idle", "running", "paused", "waiting_for_confirmation", "finished", "error", "stuck", "deleting"]
+SUCCESS = {"success": True}
+assert set(STATUSES) <= set(Status.__args__)  # type: ignore[attr-defined]
+
+
+def _sorted(st: DemoState, status: str | None, sort_order: str) -> list[Conversation]:
+    convs = [c for c in st.store.conversations.values() if status is None or c.status == status]
+    key = (lambda c: c.updated_at) if sort_order.startswith("UPDATED") else (lambda c: c.created_at)
+    return sorted(convs, key=key, reverse=sort_order.endswith("_DESC"))
+
+
+@router.get("/search")
+async def search_conversations(page_id: str | None = None, limit: int = Query(100, gt=0),
+                               status: Status | None = None, sort_order: SortOrder = "CREATED_AT_DESC",
+                               include_skills: bool = False, st: DemoState = Depends(demo_state)):
+    if limit > 100:
+        raise Unhandled("")  # the real handler does `assert limit <= 100`
+    convs = _sorted(st, status, sort_order)
+    start = 0
+    if page_id:
+        start = next((i for i, c in enumerate(convs) if c.id.hex == page_id), 0)
+    page = convs[start:start + limit]
+    nxt = convs[start + limit].id.hex if start + limit < len(convs) else None
+    return {"items": [c.info() for c in page], "next_page_id": nxt}
+
+
+@router.get("/count")
+async def count_conversations(status: Status | None = None, st: DemoState = Depends(demo_state)) -> int:
+    return sum(1 for c in st.store.conversations.values() if status is None or c.status == status)
+
+
+@router.get("")
+async def batch_get(ids: list[uuid.UUID] = Query(...), include_skills: bool = False,
+                    st: DemoState = Depends(demo_state)):
+    if len(ids) >= 100:
+        raise Unhandled("")
+    return [c.info() if (c := st.store.get(i)) else None for i in ids]
+
+
+@router.post("", status_code=201)
+async def start_conversation(body: StartConversationRequest, st: DemoState = Depends(demo_state)):
+    if body.conversation_id is not None and (existing := st.store.get(body.conversation_id)):
+        return JSONResponse(status_code=200, content=existing.info())
+    cid = body.conversation_id or uuid.uuid4()
+    raw_agent = body.agent or {"llm": (body.agent_settings or {}).get("llm") or {},
+                               "tools": (body.agent_settings or {}).get("tools") or []}
+    workspace = {"working_dir": body.workspace.get("working_dir", ""), "kind": "LocalWorkspace"}
+    conv = Conversation(
+        id=cid, agent=wire.normalize_agent(raw_agent), workspace=workspace,
+        persistence_dir=st.store.persistence_dir_for(cid), autotitle=body.autotitle,
+        confirmation_policy=body.confirmation_policy or {"kind": "NeverConfirm"},
+        security_analyzer=body.security_analyzer, max_iterations=body.max_iterations,
+        stuck_detection=body.stuck_detection, tags=dict(body.tags))
+    st.store.add(conv)
+    if body.initial_message is None:
+        return conv.info()
+    # The real 201 of a create with initial_message shows "idle" even though the run already
+    # started (and even finished), while its title is already filled in.
+    await st.engine.send_message(conv, body.initial_message.text(), run=True)
+    await asyncio.sleep(st.engine.knobs.title_seconds + 0.01)
+    info = conv.info()
+    info["execution_status"] = "idle"
+    return JSONResponse(status_code=201, content=info)
+
+
+def _conversation(conversation_id: uuid.UUID, st: DemoState) -> Conversation:
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        raise not_found()
+    return conv
+
+
+@router.get("/{conversation_id}")
+async def get_conversation(conversation_id: uuid.UUID, include_skills: bool = False,
+                           st: DemoState = Depends(demo_state)):
+    return _conversation(conversation_id, st).info()
+
+
+@router.get("/{conversation_id}/agent_final_response")
+async def agent_final_response(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
+    conv = _conversation(conversation_id, st)
+    log = conv.log
+    for pos in range(len(log) - 1, -1, -1):
+        kind, source, _ts = log.kind_source_ts(pos)
+        if kind == "ActionEvent":
+            ev = log.get(pos)
+            if ev.get("tool_name") == "finish":
+                return {"response": (ev.get("action") or {}).get("message", "")}
+        elif kind == "MessageEvent" and source == "agent":
+            return {"response": log.body_text(pos)}
+        elif kind == "MessageEvent" and source == "user":
+            break
+    return {"response": ""}
+
+
+@router.delete("/{conversation_id}")
+async def delete_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        raise bad_request()
+    await st.engine.delete(conv)
+    return SUCCESS
+
+
+@router.patch("/{conversation_id}")
+async def update_conversation(conversation_id: uuid.UUID, body: UpdateConversationRequest,
+                              st: DemoState = Depends(demo_state)):
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        return {"success": False}
+    if body.title is not None:
+        conv.title = body.title.strip()
+    if body.tags is not None:
+        conv.tags = dict(body.tags)
+    conv.updated_at = wire.utc_now()
+    conv.save_meta()
+    return SUCCESS
+
+
+@router.post("/{conversation_id}/run")
+async def run_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
+    conv = _conversation(conversation_id, st)
+    try:
+        st.engine.run(conv)
+    except ConflictError:
+        return JSONResponse(status_code=409, content={
+            "detail": "Conversation already running. Wait for completion or pause first."})
+    return SUCCESS
+
+
+@router.post("/{conversation_id}/pause")
+async def pause_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        raise bad_request()
+    await st.engine.pause(conv)
+    return SUCCESS
+
+
+@router.post("/{conversation_id}/interrupt")
+async def interrupt_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        raise bad_request()
+    await st.engine.interrupt(conv)
+    return SUCCESS
