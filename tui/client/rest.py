@@ -204,6 +204,12 @@ class AgentClient:
                 raise unreachable(self.base_url, exc) from exc
             except httpx.InvalidURL as exc:
                 raise Unreachable(f"cannot reach {self.display_url}: invalid URL ({exc})") from exc
+            except httpx.DecodingError as exc:  # e.g. a body labelled gzip that is not
+                raise ServerFailure(
+                    f"{self.display_url} sent a response body that could not be decoded ({exc})"
+                ) from exc
+            except httpx.HTTPError as exc:  # anything else httpx raises is still the server's or the link's fault
+                raise unreachable(self.base_url, exc) from exc
             if resp.is_success or resp.status_code in accept:
                 return resp
             raise error_from_response(resp, route_kind=route_kind, base_url=self.base_url, subject=subject)
