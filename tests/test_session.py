@@ -226,3 +226,42 @@ async def test_long_history_opens_with_the_tail_and_pages_older_on_demand():
                 assert len(session.timeline) == total
                 ids = [e.id for e in session.timeline]
                 assert sorted(ids) == sorted(e.id for e in await client.all_events(cid))
+
+
+async def test_session_opened_mid_run_sees_the_turn_end_and_then_sends_at_once(client):
+    cid = await new_conversation(client)
+    await client.send_message(cid, "[slow] started by someone else")
+    await asyncio.sleep(0.3)
+    async with following(client, cid) as session:
+        await session.wait_until(lambda: session.status is ExecutionStatus.RUNNING or session.turn.active, 5)
+        await session.wait_until(lambda: not session.turn.active, 15)
+        assert session.status is ExecutionStatus.FINISHED
+        item = await session.submit("[text] and now mine")
+        await session.wait_until(lambda: item.id in session.settled, 10)
+        assert session.settled[item.id] is ExecutionStatus.FINISHED
+
+
+async def test_interrupt_then_send_is_not_ended_by_the_late_paused_snapshot(client):
+    cid = await new_conversation(client)
+    async with following(client, cid) as session:
+        await session.submit("[slow] long one")
+        await session.wait_until(lambda: session.status is ExecutionStatus.RUNNING, 10)
+        item = await session.submit("markdown please, instead", interrupt=True)
+        await session.wait_until(lambda: item.id in session.settled, 20)
+        assert session.settled[item.id] is ExecutionStatus.FINISHED
+        # The new reply's streamed text was handed to the log, not orphaned as "paused".
+        assert all(o.reason == "interrupted" for o in session.tokens.orphans)
+
+
+async def test_after_approving_the_turn_ends_and_the_next_message_is_sent(client):
+    cid = await new_conversation(client, confirm=True)
+    async with following(client, cid) as session:
+        item = await session.submit("[bash] needs confirmation")
+        await session.wait_until(lambda: item.id in session.settled, 10)
+        assert session.settled[item.id] is ExecutionStatus.WAITING_FOR_CONFIRMATION
+        assert session.pending_actions()
+        await session.approve()
+        await session.wait_until(lambda: session.status is ExecutionStatus.FINISHED and not session.turn.active, 10)
+        nxt = await session.submit("[text] next")
+        await session.wait_until(lambda: nxt.id in session.settled, 10)
+        assert session.settled.get(nxt.id) is ExecutionStatus.FINISHED

@@ -82,6 +82,9 @@ class Turn:
     saw_running: bool = False
     interrupting: bool = False
     item_id: str | None = None  # the outbox item that started this turn, if we did
+    item_text: str | None = None
+    # The newest user message before this turn: a snapshot still naming it predates the turn.
+    prior_user_message_id: str | None = None
     since: str | None = None  # newest event timestamp held when the turn began (reconcile window)
     generation: int = 0
 
@@ -381,6 +384,11 @@ class ConversationSession:
         self.confirms_actions = state.confirms_actions
         if state.stats is not None:
             self._set_usage(state.usage)
+        turn = self.turn
+        if turn.active and turn.item_id is not None and turn.prior_user_message_id is not None \
+                and state.last_user_message_id == turn.prior_user_message_id:
+            # A snapshot from before our message (an interrupt sends two; the second can arrive after we sent).
+            return
         self._apply_status(state.status, snapshot=True)
 
     def _apply_field(self, key: str, value: Any) -> None:
@@ -403,6 +411,7 @@ class ConversationSession:
         if status is ExecutionStatus.RUNNING:
             if not turn.active:
                 self._begin_turn(None)
+                turn = self.turn
             turn.saw_running = True
         else:
             if turn.interrupting:
@@ -421,12 +430,21 @@ class ConversationSession:
         elif not turn.active:
             self._maybe_deliver()
 
-    def _begin_turn(self, item_id: str | None) -> None:
+    def _begin_turn(self, item: OutboxItem | None) -> None:
         self.turn = Turn(
-            active=True, started_at=time.time(), item_id=item_id, since=self.timeline.newest_timestamp,
+            active=True, started_at=time.time(), item_id=item.id if item else None,
+            item_text=item.text if item else None, since=self.timeline.newest_timestamp,
+            prior_user_message_id=self._newest_user_message_id(),
             generation=self.turn.generation + 1,
         )
         self._emit(ChangeKind.TURN)
+
+    def _newest_user_message_id(self) -> str | None:
+        for index in range(len(self.timeline) - 1, -1, -1):
+            event = self.timeline[index]
+            if isinstance(event, MessageEvent) and event.source == "user":
+                return event.id
+        return None
 
     def _end_turn(self, status: ExecutionStatus) -> None:
         turn = self.turn
@@ -475,7 +493,7 @@ class ConversationSession:
     async def _send(self, item: OutboxItem) -> None:
         known = [e.id for e in self.timeline.user_messages(item.text)]
         self.outbox.begin_send(item, known)
-        self._begin_turn(item.id)
+        self._begin_turn(item)
         self._emit(ChangeKind.OUTBOX)
         try:
             await self.client.send_message(self.id, item.text, run=True)

@@ -1,0 +1,652 @@
+"""OpenHandsApp: the fleet on the left, the open conversation on the right.
+
+One worker per watched conversation (every running one, every opened one, pinned ones), group
+`conv:{server}:{id}`, `exit_on_error=False`; they consume whether or not the conversation is on screen. Only the
+open conversation renders in full; the others update their list row. Nothing a server does crashes the app:
+errors become a notification and a row state.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from tui.protocol import ExecutionStatus, StartConversationRequest
+
+from . import render
+from .commands import ConversationCommands
+from .messages import FleetChanged, SessionChanged
+from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
+from .screens.help import HelpScreen
+from .widgets.conversation_list import ConversationList, ConvRow, ServerRow, conv_key
+from .widgets.conversation_view import ConversationView
+from .widgets.event_log import EventLog
+from .widgets.message_input import MessageInput
+from .widgets.queue_view import QueueView
+
+Key = tuple[str, str]  # (server name, conversation id)
+
+
+def _val(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+@dataclass
+class Watch:
+    session: Any
+    worker: Worker | None
+    unsubscribe: Callable[[], None]
+
+
+class OpenHandsApp(App):
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
+    TITLE = "openhands-tui"
+    COMMANDS = App.COMMANDS | {ConversationCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("ctrl+s", "stop_and_send", "Stop&send", priority=True),
+        Binding("ctrl+s", "send_now", "Send", priority=True, show=False),  # when nothing runs, ctrl+s just sends
+        Binding("escape,ctrl+g", "interrupt", "Interrupt", key_display="esc"),
+        Binding("ctrl+t", "pause", "Pause after step", priority=True),
+        Binding("ctrl+r", "resume", "Resume", priority=True),
+        Binding("ctrl+y", "approve", "Approve", priority=True),
+        Binding("ctrl+f", "reject", "Reject", priority=True),
+        Binding("ctrl+n", "new_conversation", "New", priority=True),
+        Binding("f2", "rename", "Rename"),
+        Binding("f8", "delete", "Delete"),
+        Binding("ctrl+l", "focus_list", "List", show=False, priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    def __init__(self, fleet: Any, *, preferences: Any = None, clock: Callable[[], float] = time.time,
+                 auto_watch: bool = True, run_fleet: bool = True) -> None:
+        self.fleet = fleet
+        self.preferences = preferences
+        self.clock = clock
+        self.auto_watch = auto_watch
+        self.run_fleet = run_fleet
+        self.watched: dict[Key, Watch] = {}
+        self.current: Key | None = None
+        self.attention: set[Key] = set()
+        self.pinned: set[Key] = set()
+        self.last_status: dict[Key, ExecutionStatus] = {}
+        self.notified: list[tuple[Key, ExecutionStatus]] = []  # what the app told the user about (tests)
+        self._unsubscribe_fleet: Callable[[], None] | None = None
+        super().__init__()
+        self._fleet_list = ConversationList(id="fleet", clock=clock)
+        self._view = ConversationView(id="conversation")
+        theme = getattr(preferences, "theme", None)
+        if theme:
+            try:
+                self.theme = theme
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield self._fleet_list
+            yield self._view
+        yield Footer()
+
+    @property
+    def fleet_list(self) -> ConversationList:
+        return self._fleet_list
+
+    @property
+    def view(self) -> ConversationView:
+        return self._view
+
+    def on_mount(self) -> None:
+        self._unsubscribe_fleet = self.fleet.subscribe(lambda change: self.post_message(FleetChanged(change)))
+        if self.run_fleet:
+            self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
+        self.refresh_fleet()
+        self.view.input.focus()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe_fleet:
+            self._unsubscribe_fleet()
+        for watch in self.watched.values():
+            watch.unsubscribe()
+
+    def watch_theme(self, theme: str) -> None:
+        prefs = self.preferences
+        if prefs is not None and getattr(prefs, "theme", None) != theme:
+            try:
+                prefs.theme = theme
+                prefs.save()
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _guard(self, coro, what: str) -> None:
+        """Run a coroutine; any failure becomes a notification, never a crash."""
+        try:
+            await coro
+        except Exception as error:  # noqa: BLE001 - a server must never crash the app
+            message = getattr(error, "message", None) or str(error) or type(error).__name__
+            self.notify(f"{what}: {message}", severity="error", markup=False, timeout=8)
+
+    def do(self, coro, what: str) -> None:
+        """Fire-and-forget a session/client call in the background (the UI never waits on a server)."""
+        self.run_worker(self._guard(coro, what), group="ops", exit_on_error=False)
+
+    @property
+    def session(self) -> Any:
+        if self.current is None:
+            return None
+        watch = self.watched.get(self.current)
+        return watch.session if watch else None
+
+    def _target_key(self) -> Key | None:
+        """The conversation an action applies to: the highlighted list row when the list has focus, else the open one."""
+        if self.fleet_list.options.has_focus:
+            row = self.fleet_list.highlighted
+            if row is not None:
+                return (row.server, row.id)
+        return self.current
+
+    def _target_session(self) -> Any:
+        key = self._target_key()
+        if key is None:
+            return None
+        return self.watch_conversation(key)
+
+    def _status_of(self, key: Key) -> ExecutionStatus:
+        watch = self.watched.get(key)
+        if watch is not None:
+            return watch.session.status
+        info = self._info(key)
+        return info.status if info is not None else ExecutionStatus.UNKNOWN
+
+    def _info(self, key: Key) -> Any:
+        try:
+            return self.fleet.entry(key[0]).conversations.get(key[1])
+        except KeyError:
+            return None
+
+    # ------------------------------------------------------------------ watching
+
+    def watch_conversation(self, key: Key) -> Any:
+        """Start following a conversation (idempotent); returns its session."""
+        watch = self.watched.get(key)
+        if watch is not None:
+            return watch.session
+        server, cid = key
+        session = self.fleet.session(server, cid)
+        unsubscribe = session.subscribe(lambda change, s=server: self.post_message(SessionChanged(s, change)))
+        worker = self.run_worker(session.run(), name=f"conv:{server}:{cid}", group=f"conv:{server}:{cid}",
+                                 exit_on_error=False)
+        self.watched[key] = Watch(session, worker, unsubscribe)
+        self.last_status.setdefault(key, session.status)
+        return session
+
+    def unwatch(self, key: Key) -> None:
+        watch = self.watched.pop(key, None)
+        if watch is None:
+            return
+        watch.unsubscribe()
+        if watch.worker is not None:
+            watch.worker.cancel()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if not worker.group.startswith("conv:") or event.state not in (WorkerState.ERROR, WorkerState.SUCCESS):
+            return
+        for key, watch in list(self.watched.items()):
+            if watch.worker is worker:
+                if event.state is WorkerState.ERROR:
+                    error = worker.error
+                    message = getattr(error, "message", None) or str(error)
+                    self.notify(f"{watch.session.title or key[1][:8]}: stopped following: {message}",
+                                severity="error", markup=False)
+                watch.worker = None
+                if key != self.current and key not in self.pinned:
+                    self.unwatch(key)
+                self.update_row(key)
+
+    # ------------------------------------------------------------------ fleet
+
+    @property
+    def _live(self) -> bool:
+        """Mounted and not shutting down (session callbacks can still arrive while the app exits)."""
+        return bool(self.screen_stack) and self.is_running and not self._closing and not self._closed
+
+    def on_fleet_changed(self, message: FleetChanged) -> None:
+        if self._live:
+            self.refresh_fleet()
+
+    def refresh_fleet(self) -> None:
+        rows: list[ServerRow] = []
+        for entry in self.fleet.servers:
+            server = ServerRow(entry.name, _val(entry.state), entry.message, entry.retry_at)
+            for cid, info in entry.conversations.items():
+                key = (entry.name, cid)
+                if self.auto_watch and (info.status.is_busy()
+                                        or info.status is ExecutionStatus.WAITING_FOR_CONFIRMATION):
+                    self.watch_conversation(key)
+                self._saw_status(key, self._status_of(key))
+                server.conversations.append(self._row(key, info))
+            rows.append(server)
+        self.fleet_list.set_servers(rows)
+        if self.current is not None:
+            self.view.update_title()  # the title may have arrived with this poll
+        self.refresh_bindings()
+
+    def _row(self, key: Key, info: Any = None) -> ConvRow:
+        info = info if info is not None else self._info(key)
+        watch = self.watched.get(key)
+        session = watch.session if watch else None
+        title = (session.title if session is not None else None) or (info.title if info is not None else None)
+        status = session.status if session is not None else (info.status if info is not None else ExecutionStatus.UNKNOWN)
+        if session is not None and status is ExecutionStatus.UNKNOWN and info is not None:
+            status = info.status
+        usage = session.usage if session is not None else (info.usage if info is not None else None)
+        last = render.parse_time(info.updated_at) if info is not None else None
+        if session is not None:
+            newest = render.parse_time(session.timeline.newest_timestamp)
+            if newest and (last is None or newest > last):
+                last = newest
+        return ConvRow(
+            server=key[0], id=key[1], title=title or key[1][:8], status=status, last_activity=last,
+            cost=usage.cost if usage is not None else 0.0,
+            queued=len(session.outbox.items) if session is not None else 0,
+            attention=key in self.attention, pinned=key in self.pinned,
+            connection=_val(session.connection.state) if session is not None else "",
+        )
+
+    def update_row(self, key: Key) -> None:
+        if self._info(key) is None and key not in self.watched:
+            return
+        self.fleet_list.update_row(self._row(key))
+
+    def _saw_status(self, key: Key, status: ExecutionStatus) -> None:
+        """Track status transitions; a background conversation needing attention gets a badge + notification."""
+        previous = self.last_status.get(key)
+        self.last_status[key] = status
+        if previous is None or previous == status or status is ExecutionStatus.UNKNOWN:
+            return
+        if not status.needs_attention():
+            return
+        if key == self.current:
+            return
+        self.attention.add(key)
+        self.notified.append((key, status))
+        prefs = self.preferences
+        if prefs is None or getattr(prefs, "notify_background", True):
+            info = self._info(key)
+            watch = self.watched.get(key)
+            title = (watch.session.title if watch else None) or (info.title if info else None) or key[1][:8]
+            label = render.status_label(status)
+            self.notify(f"{render.one_line(title, 60)}: {label}", title=key[0],
+                        severity="error" if status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK) else "information",
+                        markup=False)
+            if prefs is None or getattr(prefs, "bell", True):
+                self.bell()
+
+    # ------------------------------------------------------------------ sessions
+
+    async def on_session_changed(self, message: SessionChanged) -> None:
+        if not self._live:
+            return
+        change = message.change
+        key = (message.server_name, change.conversation_id)
+        kind = _val(change.kind)
+        watch = self.watched.get(key)
+        if watch is None:
+            return
+        session = watch.session
+        if kind == "notice" and change.message:
+            if key == self.current or change.severity == "error":
+                self.notify(render.one_line(change.message, 300), title=session.title or key[1][:8],
+                            severity=change.severity if change.severity in ("information", "warning", "error")
+                            else "information", markup=False)
+        if kind in ("status", "events"):
+            self._saw_status(key, session.status)
+        if key == self.current:
+            await self.view.apply(change)
+            if kind in ("status", "turn", "outbox", "events"):
+                self.refresh_bindings()
+        if kind in ("status", "usage", "outbox", "info", "connection", "events"):
+            self.update_row(key)
+
+    # ------------------------------------------------------------------ opening
+
+    @on(ConversationList.Selected)
+    async def _list_selected(self, message: ConversationList.Selected) -> None:
+        await self.open_conversation(message.server, message.conversation_id)
+        self.view.input.focus()
+
+    @on(ConversationList.PinToggled)
+    def _pin(self, message: ConversationList.PinToggled) -> None:
+        key = (message.server, message.conversation_id)
+        if key in self.pinned:
+            self.pinned.discard(key)
+            self.notify("Unpinned", markup=False)
+        else:
+            self.pinned.add(key)
+            self.watch_conversation(key)
+            self.notify("Pinned: followed in the background", markup=False)
+        self.update_row(key)
+
+    async def open_conversation(self, server: str, cid: str) -> None:
+        key = (server, cid)
+        previous = self.current
+        session = self.watch_conversation(key)
+        self.current = key
+        self.attention.discard(key)
+        self.fleet_list.current = conv_key(server, cid)
+        self.fleet_list.select_key(conv_key(server, cid))
+        await self.view.bind(session)
+        self.update_row(key)
+        if previous is not None and previous != key:
+            self.update_row(previous)
+            # Idle conversations nobody asked to follow stop being watched; running ones keep their worker.
+            prev_watch = self.watched.get(previous)
+            if (prev_watch is not None and previous not in self.pinned
+                    and not prev_watch.session.status.is_busy()
+                    and prev_watch.session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION
+                    and not prev_watch.session.outbox.items and not prev_watch.session.turn.active):
+                self.unwatch(previous)
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------------ sending
+
+    @on(MessageInput.Submit)
+    def _submit(self, message: MessageInput.Submit) -> None:
+        self.send(interrupt=message.interrupt)
+
+    def send(self, *, interrupt: bool = False) -> None:
+        box = self.view.input
+        session = self.session
+        if not box.text.strip():
+            if interrupt and session is not None:
+                self.action_interrupt()
+            return
+        if session is None:
+            self.notify("Open a conversation first (or ctrl+n for a new one).", severity="warning", markup=False)
+            return
+        text = box.take()
+        self.do(session.submit(text, interrupt=interrupt), "send")
+
+    def action_stop_and_send(self) -> None:
+        self.send(interrupt=True)
+
+    def action_interrupt(self) -> None:
+        session = self.session
+        if session is not None:
+            self.do(session.interrupt(), "interrupt")
+
+    def action_pause(self) -> None:
+        session = self.session
+        if session is not None:
+            self.view.pausing = True
+            self.view.update_status()
+            self.notify("Pausing after the current step (a running tool finishes first).", markup=False)
+            self.do(session.pause(), "pause")
+            self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        session = self.session
+        if session is not None:
+            self.do(session.resume(), "resume")
+
+    def action_approve(self) -> None:
+        session = self._target_session()
+        if session is not None:
+            self.do(session.approve(), "approve")
+
+    def action_reject(self) -> None:
+        session = self._target_session()
+        if session is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.do(session.reject(reason.strip() or None), "reject")
+
+        self.push_screen(PromptScreen("Reject the pending action — reason (optional, enter to reject):",
+                                      placeholder="why not"), done)
+
+    # ------------------------------------------------------------------ queue
+
+    @on(QueueView.Remove)
+    def _queue_remove(self, message: QueueView.Remove) -> None:
+        if self.session is not None:
+            self.session.remove_queued(message.item_id)
+
+    @on(QueueView.Move)
+    def _queue_move(self, message: QueueView.Move) -> None:
+        if self.session is not None:
+            self.session.move_queued(message.item_id, message.delta)
+
+    @on(QueueView.Edit)
+    def _queue_edit(self, message: QueueView.Edit) -> None:
+        session = self.session
+        if session is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None and text.strip():
+                session.edit_queued(message.item_id, text)
+
+        self.push_screen(PromptScreen("Edit the queued message:", message.text, allow_empty=False), done)
+
+    # ------------------------------------------------------------------ copy
+
+    @on(EventLog.CopyRequested)
+    def _copy(self, message: EventLog.CopyRequested) -> None:
+        self.copy_to_clipboard(message.text)
+        self.notify(f"Copied {len(message.text)} characters", markup=False, timeout=2)
+
+    # ------------------------------------------------------------------ conversations
+
+    def action_new_conversation(self) -> None:
+        servers = [e.name for e in self.fleet.servers]
+        if not servers:
+            self.notify("No server configured.", severity="error", markup=False)
+            return
+        server = self.current[0] if self.current else None
+        model = ""
+        if self.session is not None and self.session.info is not None:
+            model = self.session.info.model
+
+        def done(result: NewConversation | None) -> None:
+            if result is not None:
+                self.do(self.create_conversation(result), "create")
+
+        self.push_screen(NewConversationScreen(servers, server=server, model=model,
+                                               first_message=self.view.input.text), done)
+
+    async def create_conversation(self, spec: NewConversation) -> None:
+        client = self.fleet.client(spec.server)
+        request = StartConversationRequest.build(model=spec.model, working_dir=spec.working_dir,
+                                                 base_url=spec.base_url, api_key=spec.api_key, confirm=spec.confirm)
+        info = await client.create_conversation(request)
+        entry = self.fleet.entry(spec.server)
+        entry.conversations.setdefault(info.id, info)
+        self.fleet.poke()
+        self.refresh_fleet()
+        await self.open_conversation(spec.server, info.id)
+        if spec.first_message.strip():
+            if self.view.input.text == spec.first_message:
+                self.view.input.take()
+            await self.session.submit(spec.first_message)
+        self.notify("Conversation created", markup=False, timeout=3)
+
+    def action_rename(self) -> None:
+        key = self._target_key()
+        if key is None:
+            return
+        info = self._info(key)
+        watch = self.watched.get(key)
+        old = (watch.session.title if watch else None) or (info.title if info else "") or ""
+
+        def done(title: str | None) -> None:
+            if title is not None and title.strip():
+                self.do(self._rename(key, title.strip()), "rename")
+
+        self.push_screen(PromptScreen("Rename the conversation:", old, allow_empty=False), done)
+
+    async def _rename(self, key: Key, title: str) -> None:
+        await self.fleet.client(key[0]).rename_conversation(key[1], title)
+        watch = self.watched.get(key)
+        if watch is not None:
+            await watch.session.refresh_info()
+        self.fleet.poke()
+
+    def action_delete(self) -> None:
+        key = self._target_key()
+        if key is None:
+            return
+        info = self._info(key)
+        title = (info.title if info else None) or key[1][:8]
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.do(self._delete(key), "delete")
+
+        self.push_screen(ConfirmScreen(f"Delete “{render.one_line(title, 50)}” on {key[0]}? This cannot be undone.",
+                                       yes="Delete"), done)
+
+    async def _delete(self, key: Key) -> None:
+        await self.fleet.client(key[0]).delete_conversation(key[1])
+        self.unwatch(key)
+        self.attention.discard(key)
+        self.pinned.discard(key)
+        if self.current == key:
+            self.current = None
+            await self.view.unbind()
+        self.fleet.forget(*key)
+        self.fleet.poke()
+        self.refresh_fleet()
+        self.notify("Conversation deleted", markup=False, timeout=3)
+
+    # ------------------------------------------------------------------ misc
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_list(self) -> None:
+        self.fleet_list.options.focus()
+
+    def action_toggle_bell(self) -> None:
+        prefs = self.preferences
+        if prefs is None:
+            return
+        prefs.bell = not getattr(prefs, "bell", True)
+        try:
+            prefs.save()
+        except Exception:
+            pass
+        self.notify(f"Bell {'on' if prefs.bell else 'off'}", markup=False)
+
+    def action_refresh(self) -> None:
+        self.fleet.poke()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if len(self.screen_stack) != 1:
+            # A dialog, the help or the palette is open: app keys stay out of its way.
+            return action == "quit"
+        return self.applies(action)
+
+    def applies(self, action: str) -> bool:
+        """Whether an action makes sense right now (drives the footer, the palette and the keys)."""
+        session = self.session
+        status = session.status if session is not None else None
+        # Busy: the server says running, or we started a turn it has not reported yet.
+        busy = session is not None and (status is ExecutionStatus.RUNNING
+                                        or (session.turn.active and not session.turn.saw_running))
+        if action == "stop_and_send":
+            return busy and not session.turn.interrupting
+        if action == "interrupt":
+            return busy and not session.turn.interrupting
+        if action == "pause":
+            return status is ExecutionStatus.RUNNING and not self.view.pausing
+        if action == "resume":
+            if session is None:
+                return False
+            return (status is ExecutionStatus.PAUSED or getattr(session, "hold", None) is not None
+                    or (bool(session.outbox.items) and not busy))
+        if action == "send_now":
+            return session is not None
+        if action in ("approve", "reject"):
+            key = self._target_key()
+            return key is not None and self._status_of(key) is ExecutionStatus.WAITING_FOR_CONFIRMATION
+        if action in ("rename", "delete"):
+            return self._target_key() is not None
+        return True
+
+    def on_descendant_focus(self) -> None:
+        if self._live:
+            self.refresh_bindings()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        commands = [
+            ("Send / queue message", "Send what is in the message box (queued if the agent is busy)", "send_now"),
+            ("Stop & send", "Interrupt the running turn, then send the message (ctrl+s)", "stop_and_send"),
+            ("Interrupt", "Stop the running turn now; the queue is kept (esc / ctrl+g)", "interrupt"),
+            ("Pause after this step", "The agent stops after the current step (ctrl+t)", "pause"),
+            ("Resume", "Run again / continue with the queue (ctrl+r)", "resume"),
+            ("Approve pending action", "Let the agent run the action it is waiting on (ctrl+y)", "approve"),
+            ("Reject pending action", "Refuse the action, with an optional reason (ctrl+f)", "reject"),
+            ("New conversation", "Start a conversation on a server (ctrl+n)", "new_conversation"),
+            ("Rename conversation", "Change the title (f2)", "rename"),
+            ("Delete conversation", "Delete it on the server, after asking (f8)", "delete"),
+            ("Focus conversation list", "ctrl+l", "focus_list"),
+            ("Filter conversations", "Type to filter the list (/)", "filter"),
+            ("Sort conversations", "recent → status → title (s in the list)", "sort"),
+            ("Copy selected event", "Copy the selected message/action/output to the clipboard (c in the log)", "copy"),
+            ("Toggle bell", "Ring the terminal bell when a background conversation needs you", "toggle_bell"),
+            ("Refresh servers", "Poll every server now", "refresh"),
+            ("Keys and help", "Every key (f1)", "help"),
+        ]
+        for title, help_text, action in commands:
+            if action in ("send_now", "filter", "sort", "copy", "focus_list", "toggle_bell", "refresh", "help") \
+                    or self.applies(action):
+                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+
+    def action_send_now(self) -> None:
+        self.send()
+
+    def action_filter(self) -> None:
+        self.fleet_list.action_start_filter()
+
+    def action_sort(self) -> None:
+        self.fleet_list.action_cycle_sort()
+
+    def action_copy(self) -> None:
+        self.view.log_widget.action_copy()
+
+    def on_key(self, event) -> None:
+        # List-only letters (a/x approve/reject, delete) handled here so they also show up in help.
+        if not self.fleet_list.options.has_focus:
+            return
+        if event.key == "a" and self.applies("approve"):
+            event.stop()
+            self.action_approve()
+        elif event.key == "x" and self.applies("reject"):
+            event.stop()
+            self.action_reject()
+        elif event.key == "delete":
+            event.stop()
+            self.action_delete()

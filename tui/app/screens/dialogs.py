@@ -1,0 +1,190 @@
+"""Modal dialogs: new conversation, a one-line prompt (rename, reject reason, edit queued), yes/no."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+DIALOG_CSS = """
+NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
+.dialog { width: 72; max-width: 95%; height: auto; max-height: 95%; border: thick $accent; background: $surface;
+          padding: 0 1; }
+.dialog .title { text-style: bold; width: 1fr; margin: 0 0 1 0; }
+.dialog Label { margin: 1 0 0 0; color: $text-muted; }
+.dialog .buttons { height: auto; align: right middle; margin: 1 0 0 0; }
+.dialog .buttons Button { margin: 0 0 0 1; }
+.dialog .error { color: $error; height: auto; }
+.dialog TextArea { height: 5; }
+"""
+
+
+@dataclass
+class NewConversation:
+    server: str
+    model: str
+    base_url: str | None
+    api_key_env: str | None
+    api_key: str | None
+    working_dir: str
+    confirm: bool
+    first_message: str
+
+
+class NewConversationScreen(ModalScreen[NewConversation | None]):
+    SCOPED_CSS = False
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Create", priority=True)]
+
+    def __init__(self, servers: list[str], *, server: str | None = None, model: str = "",
+                 working_dir: str = "", first_message: str = "") -> None:
+        super().__init__()
+        self.servers = servers
+        self.default_server = server if server in servers else (servers[0] if servers else None)
+        self.default_model = model or os.environ.get("OPENHANDS_TUI_MODEL", "") or "demo/scripted"
+        self.default_dir = working_dir or os.getcwd()
+        self.first_message = first_message
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static("New conversation", classes="title")
+            yield Label("Server")
+            yield Select([(s, s) for s in self.servers], value=self.default_server or Select.BLANK,
+                         allow_blank=False if self.servers else True, id="server")
+            yield Label("Model")
+            yield Input(self.default_model, id="model")
+            yield Label("LLM base URL (optional)")
+            yield Input("", placeholder="https://…", id="base-url")
+            yield Label("API key: name of an environment variable (the key itself is never typed here)")
+            yield Input("", placeholder="e.g. LLM_API_KEY", id="api-key-env")
+            yield Label("Working directory (on the server)")
+            yield Input(self.default_dir, id="working-dir")
+            yield Checkbox("Ask me to confirm every action", id="confirm")
+            yield Label("First message (optional)")
+            yield TextArea(self.first_message, id="first-message")
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Create (ctrl+s)", variant="primary", id="create")
+
+    def on_mount(self) -> None:
+        self.query_one("#model", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#create")
+    def _create(self) -> None:
+        self.action_create()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_create()
+
+    def action_create(self) -> None:
+        error = self.query_one("#error", Static)
+        server = self.query_one("#server", Select).value
+        model = self.query_one("#model", Input).value.strip()
+        working_dir = self.query_one("#working-dir", Input).value.strip()
+        key_env = self.query_one("#api-key-env", Input).value.strip() or None
+        if server is Select.BLANK or not server:
+            error.update("Pick a server.")
+            return
+        if not model:
+            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5).")
+            return
+        if not working_dir:
+            error.update("A working directory is needed.")
+            return
+        api_key = None
+        if key_env:
+            api_key = os.environ.get(key_env)
+            if api_key is None:
+                error.update(f"Environment variable {key_env} is not set.")
+                return
+        self.dismiss(NewConversation(
+            server=str(server), model=model,
+            base_url=self.query_one("#base-url", Input).value.strip() or None,
+            api_key_env=key_env, api_key=api_key, working_dir=working_dir,
+            confirm=self.query_one("#confirm", Checkbox).value,
+            first_message=self.query_one("#first-message", TextArea).text,
+        ))
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Ask for one line of text (enter accepts, escape cancels)."""
+
+    SCOPED_CSS = False
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "", *, placeholder: str = "", allow_empty: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.placeholder = placeholder
+        self.allow_empty = allow_empty
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("OK", variant="primary", id="ok")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        value = self.query_one(Input).value
+        if not value.strip() and not self.allow_empty:
+            return
+        self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    SCOPED_CSS = False
+    """Yes/no (y / n, enter = the highlighted button, escape = no)."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape,n", "no", "No"), Binding("y", "yes", "Yes")]
+
+    def __init__(self, question: str, *, yes: str = "Yes") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="title", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("No (n)", id="no")
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed, "#yes")
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def action_no(self) -> None:
+        self.dismiss(False)

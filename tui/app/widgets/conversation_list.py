@@ -1,0 +1,355 @@
+"""The fleet: every conversation on every server, grouped by server, as one line each.
+
+Takes plain row data (`ServerRow`, `ConvRow`); the app builds them from the fleet and the sessions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.protocol import ExecutionStatus
+
+from .. import render
+from ..render import styled
+
+SORTS = ("recent", "status", "title")
+_STATUS_ORDER = {
+    ExecutionStatus.WAITING_FOR_CONFIRMATION: 0,
+    ExecutionStatus.ERROR: 1,
+    ExecutionStatus.STUCK: 2,
+    ExecutionStatus.RUNNING: 3,
+    ExecutionStatus.PAUSED: 4,
+    ExecutionStatus.FINISHED: 5,
+    ExecutionStatus.IDLE: 6,
+}
+
+
+@dataclass
+class ConvRow:
+    server: str
+    id: str
+    title: str
+    status: ExecutionStatus = ExecutionStatus.IDLE
+    last_activity: float | None = None
+    cost: float = 0.0
+    queued: int = 0
+    attention: bool = False
+    pinned: bool = False
+    connection: str = ""  # "", "reconnecting", "resyncing", "stopped" (only for watched ones)
+
+    @property
+    def key(self) -> str:
+        return conv_key(self.server, self.id)
+
+
+@dataclass
+class ServerRow:
+    name: str
+    state: str = "connecting"  # connecting | ok | unauthorized | unreachable | dormant
+    message: str = ""
+    retry_at: float | None = None
+    conversations: list[ConvRow] = field(default_factory=list)
+
+
+def conv_key(server: str, cid: str) -> str:
+    return f"c\x1f{server}\x1f{cid}"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    parts = key.split("\x1f")
+    if len(parts) == 3 and parts[0] == "c":
+        return parts[1], parts[2]
+    return None
+
+
+_SERVER_STYLE = {"ok": "green", "connecting": "dim", "unauthorized": "bold red", "unreachable": "bold red",
+                 "dormant": "yellow"}
+
+
+def server_prompt(row: ServerRow, now: float) -> Table:
+    """The server's own line; when it is in trouble, a second line says what and what to do."""
+    grid = Table.grid(expand=True)
+    grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    grid.add_column(no_wrap=True, justify="right")
+    name = styled("▾ ", "dim")
+    name.append(render.clean(row.name), style="bold")
+    state = row.state
+    style = _SERVER_STYLE.get(state, "")
+    if state == "ok":
+        grid.add_row(name, Text(f"{len(row.conversations)}", style=style))
+        return grid
+    if state == "unreachable":
+        detail = "unreachable"
+        if row.retry_at:
+            detail += f", retry in {max(0, int(row.retry_at - now))}s"
+    elif state == "unauthorized":
+        detail = "unauthorized: check the session key"
+    elif state == "dormant":
+        detail = "dormant: run `openhands-tui init`"
+    elif state == "error":
+        detail = "error: " + render.one_line(row.message, 80)
+    else:
+        detail = state
+    grid.add_row(name, Text(""))
+    grid.add_row(Text("  " + detail, style=style), Text(""))
+    return grid
+
+
+def conv_prompt(row: ConvRow, now: float, selected: bool = False) -> Table:
+    grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    grid.add_column(no_wrap=True, justify="right")
+    title = Text(render.one_line(row.title or row.id[:8], 200))
+    if row.pinned:
+        title = styled("⚑ ", "dim") + title
+    meta = Text()
+    if row.connection and row.connection not in ("live", ""):
+        meta.append("⚡", style="yellow")
+    if row.queued:
+        meta.append(f"q{row.queued} ", style="bold cyan")
+    c = render.cost(row.cost)
+    if c:
+        meta.append(c + " ", style="dim")
+    meta.append(render.age(row.last_activity, now), style="dim")
+    if row.attention:
+        meta.append(" ◆", style="bold magenta" if row.status is ExecutionStatus.WAITING_FOR_CONFIRMATION else "bold yellow")
+    grid.add_row(render.status_glyph(row.status, now), title, meta)
+    return grid
+
+
+class FleetOptions(OptionList):
+    """The option list inside `ConversationList` (line-rendered, cheap for hundreds of rows)."""
+
+    DEFAULT_CSS = """
+    FleetOptions { height: 1fr; border: none; padding: 0; background: $surface; }
+    FleetOptions:focus { border: none; }
+    """
+
+
+class ConversationList(Vertical):
+    """Filterable, sortable list of conversations grouped by server."""
+
+    DEFAULT_CSS = """
+    ConversationList { width: 34; min-width: 24; border-right: vkey $panel-lighten-2; }
+    ConversationList #fleet-counts { height: 1; color: $text-muted; padding: 0 1; }
+    ConversationList #fleet-filter { display: none; height: 3; }
+    ConversationList.-filtering #fleet-filter { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("slash", "start_filter", "Filter", key_display="/"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("p", "toggle_pin", "Pin", show=False),
+    ]
+
+    class Selected(Message):
+        def __init__(self, server: str, conversation_id: str) -> None:
+            super().__init__()
+            self.server = server
+            self.conversation_id = conversation_id
+
+    class Highlighted(Message):
+        def __init__(self, server: str, conversation_id: str) -> None:
+            super().__init__()
+            self.server = server
+            self.conversation_id = conversation_id
+
+    class PinToggled(Message):
+        def __init__(self, server: str, conversation_id: str) -> None:
+            super().__init__()
+            self.server = server
+            self.conversation_id = conversation_id
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.servers: list[ServerRow] = []
+        self.sort = SORTS[0]
+        self.filter_text = ""
+        self.current: str | None = None  # key of the open conversation
+        self._rows: dict[str, ConvRow] = {}
+        self._order: list[str] = []
+        self._options = FleetOptions(id="fleet-options")
+        self._counts = Static("", id="fleet-counts")
+
+    def compose(self) -> ComposeResult:
+        yield self._counts
+        yield Input(placeholder="filter (esc to clear)", id="fleet-filter")
+        yield self._options
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / 4, self._tick)
+
+    @property
+    def options(self) -> FleetOptions:
+        return self._options
+
+    # ------------------------------------------------------------------ data in
+
+    def set_servers(self, servers: list[ServerRow]) -> None:
+        self.servers = servers
+        self._rebuild()
+
+    def update_row(self, row: ConvRow) -> None:
+        """Refresh one conversation's line in place (or rebuild if it is new)."""
+        old = self._rows.get(row.key)
+        for server in self.servers:
+            if server.name == row.server:
+                for i, existing in enumerate(server.conversations):
+                    if existing.id == row.id:
+                        server.conversations[i] = row
+                        break
+        if old is None or (old.status != row.status and self.sort == "status"):
+            self._rebuild()
+            return
+        self._rows[row.key] = row
+        try:
+            self.options.replace_option_prompt(row.key, conv_prompt(row, self.clock(), row.key == self.current))
+        except Exception:
+            self._rebuild()
+
+    def row(self, server: str, cid: str) -> ConvRow | None:
+        return self._rows.get(conv_key(server, cid))
+
+    @property
+    def highlighted(self) -> ConvRow | None:
+        option = self.options.highlighted_option
+        if option is None or option.id is None:
+            return None
+        return self._rows.get(option.id)
+
+    def select_key(self, key: str) -> None:
+        self.current = key
+        try:
+            self.options.highlighted = self.options.get_option_index(key)
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ rendering
+
+    def _visible(self, rows: list[ConvRow]) -> list[ConvRow]:
+        needle = self.filter_text.lower()
+        if needle:
+            rows = [r for r in rows if needle in (r.title or "").lower() or needle in r.status.value
+                    or needle in r.id.lower()]
+        if self.sort == "status":
+            rows = sorted(rows, key=lambda r: (not r.pinned, _STATUS_ORDER.get(r.status, 9), -(r.last_activity or 0)))
+        elif self.sort == "title":
+            rows = sorted(rows, key=lambda r: (not r.pinned, (r.title or "").lower()))
+        else:
+            rows = sorted(rows, key=lambda r: (not r.pinned, -(r.last_activity or 0)))
+        return rows
+
+    def _rebuild(self) -> None:
+        now = self.clock()
+        options: list[Option] = []
+        self._rows = {}
+        counts: dict[ExecutionStatus, int] = {}
+        for server in self.servers:
+            options.append(Option(server_prompt(server, now), id=f"s\x1f{server.name}", disabled=True))
+            for row in self._visible(server.conversations):
+                self._rows[row.key] = row
+                options.append(Option(conv_prompt(row, now, row.key == self.current), id=row.key))
+            for row in server.conversations:
+                counts[row.status] = counts.get(row.status, 0) + 1
+        opts = self.options
+        previous = opts.highlighted_option.id if opts.highlighted_option is not None else self.current
+        opts.set_options(options)
+        target = previous if previous in self._rows else self.current
+        if target in self._rows:
+            opts.highlighted = opts.get_option_index(target)
+        elif self._rows:
+            opts.highlighted = opts.get_option_index(next(iter(self._rows)))
+        self._update_counts(counts)
+
+    def _update_counts(self, counts: dict[ExecutionStatus, int]) -> None:
+        text = Text()
+        for status in sorted(counts, key=lambda s: _STATUS_ORDER.get(s, 9)):
+            text.append_text(render.status_glyph(status, 0))
+            text.append(f"{counts[status]} ")
+        text.append(f"· {self.sort}", style="dim")
+        if self.filter_text:
+            text.append(f" · /{render.one_line(self.filter_text, 12)}", style="bold")
+        self._counts.update(text)
+
+    def _tick(self) -> None:
+        now = self.clock()
+        opts = self.options
+        for key, row in self._rows.items():
+            if row.status is ExecutionStatus.RUNNING:
+                try:
+                    opts.replace_option_prompt(key, conv_prompt(row, now, key == self.current))
+                except Exception:
+                    pass
+        for server in self.servers:
+            if server.state == "unreachable" and server.retry_at:
+                try:
+                    opts.replace_option_prompt(f"s\x1f{server.name}", server_prompt(server, now))
+                except Exception:
+                    pass
+
+    # ------------------------------------------------------------------ input
+
+    @on(OptionList.OptionSelected, "#fleet-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        parts = split_key(event.option.id or "")
+        if parts:
+            self.post_message(self.Selected(*parts))
+
+    @on(OptionList.OptionHighlighted, "#fleet-options")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        parts = split_key(event.option.id or "")
+        if parts:
+            self.post_message(self.Highlighted(*parts))
+
+    def action_start_filter(self) -> None:
+        self.add_class("-filtering")
+        box = self.query_one("#fleet-filter", Input)
+        box.value = self.filter_text
+        box.focus()
+
+    @on(Input.Changed, "#fleet-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.filter_text = event.value
+        self._rebuild()
+
+    @on(Input.Submitted, "#fleet-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not self.filter_text:
+            self.remove_class("-filtering")
+        self.options.focus()
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and self.query_one("#fleet-filter", Input).has_focus:
+            event.stop()
+            event.prevent_default()
+            self.filter_text = ""
+            self.remove_class("-filtering")
+            self._rebuild()
+            self.options.focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._rebuild()
+
+    def action_toggle_pin(self) -> None:
+        row = self.highlighted
+        if row is not None:
+            self.post_message(self.PinToggled(row.server, row.id))

@@ -1,0 +1,202 @@
+"""The open conversation in full: title, event log (+ token stream), confirmation, status bar, input, queue.
+
+It reads a session's state (timeline, tokens, status, outbox...) and never calls it: the app does the I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui.protocol import ExecutionStatus
+
+from .. import render
+from .confirmation import ConfirmationPanel
+from .event_log import EventLog
+from .message_input import MessageInput
+from .queue_view import QueueView
+from .status_bar import StatusBar, StatusData
+
+TOKEN_HZ = 10
+
+
+def _enum_value(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+class ConversationView(Vertical):
+    DEFAULT_CSS = """
+    ConversationView { width: 1fr; }
+    ConversationView #conv-title { height: 1; background: $panel; padding: 0 1; }
+    ConversationView #conv-empty { height: 1fr; content-align: center middle; color: $text-muted; display: none; }
+    ConversationView.-empty #conv-empty { display: block; }
+    ConversationView.-empty EventLog, ConversationView.-empty #conv-title { display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session: Any = None
+        self.pausing = False
+        self._tokens_dirty = False
+        self._title = Static("", id="conv-title")
+        self._log = EventLog(id="event-log")
+        self._confirmation = ConfirmationPanel(id="confirmation")
+        self._status = StatusBar(id="status-bar")
+        self._input = MessageInput(id="message-input")
+        self._queue = QueueView(id="queue")
+
+    def compose(self) -> ComposeResult:
+        yield self._title
+        yield Static(Text("No conversation open.\n\nPick one on the left (enter), or ctrl+n for a new one.",
+                          justify="center"), id="conv-empty")
+        yield self._log
+        yield self._confirmation
+        yield self._status
+        yield self._input
+        yield self._queue
+
+    def on_mount(self) -> None:
+        self.add_class("-empty")
+        self.set_interval(1 / TOKEN_HZ, self._flush_tokens)
+
+    @property
+    def log_widget(self) -> EventLog:
+        return self._log
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self._status
+
+    @property
+    def input(self) -> MessageInput:
+        return self._input
+
+    @property
+    def queue(self) -> QueueView:
+        return self._queue
+
+    @property
+    def confirmation(self) -> ConfirmationPanel:
+        return self._confirmation
+
+    # ------------------------------------------------------------------ binding a session
+
+    async def bind(self, session: Any) -> None:
+        self.session = session
+        self.pausing = False
+        self.remove_class("-empty")
+        self.update_title()
+        tokens = session.tokens
+        await self.log_widget.show(list(session.timeline), getattr(tokens, "orphans", []))
+        await self.log_widget.token_stream.clear()
+        self._tokens_dirty = True
+        self.update_status()
+        self.update_queue()
+        self.update_confirmation()
+
+    async def unbind(self) -> None:
+        self.session = None
+        await self.log_widget.show([])
+        await self.log_widget.token_stream.clear()
+        self.add_class("-empty")
+        self.queue.set_items([])
+        self.confirmation.set_actions([], False)
+        self.status_bar.set_data(StatusData())
+
+    # ------------------------------------------------------------------ changes
+
+    async def apply(self, change: Any) -> None:
+        session = self.session
+        if session is None or change.conversation_id != session.id:
+            return
+        kind = _enum_value(change.kind)
+        if kind == "events":
+            if change.reordered:
+                await self.log_widget.show(list(session.timeline), session.tokens.orphans)
+            else:
+                self.log_widget.append(change.events)
+            self.update_confirmation()
+        elif kind == "tokens":
+            self._tokens_dirty = True
+        elif kind == "outbox":
+            self.update_queue()
+            self.update_status()
+        elif kind == "info":
+            self.update_title()
+            self.update_status()
+        elif kind in ("status", "turn", "usage", "connection"):
+            if kind == "status" and session.status is not ExecutionStatus.RUNNING:
+                self.pausing = False
+            self.update_status()
+            if kind == "status":
+                self.update_confirmation()
+                self.update_title()
+
+    async def _flush_tokens(self) -> None:
+        if not self._tokens_dirty or self.session is None:
+            return
+        self._tokens_dirty = False
+        tokens = self.session.tokens
+        self.log_widget.add_orphans(list(tokens.orphans))
+        await self.log_widget.token_stream.set_text(tokens.content, tokens.reasoning)
+        self.log_widget.call_after_refresh(self.log_widget._settle)
+
+    # ------------------------------------------------------------------ parts
+
+    def update_title(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        title = Text()
+        title.append_text(render.status_glyph(s.status, 0))
+        title.append(" " + render.one_line(s.title or s.id, 80), style="bold")
+        info = s.info
+        if info is not None:
+            if info.model:
+                title.append("  " + render.one_line(info.model, 40), style="dim")
+            if info.working_dir:
+                title.append("  " + render.one_line(info.working_dir, 40), style="dim")
+            if info.confirms_actions:
+                title.append("  confirm actions", style="magenta")
+        title.append(f"  {s.id[:8]}", style="dim")
+        self._title.update(title)
+
+    def status_data(self) -> StatusData:
+        s = self.session
+        if s is None:
+            return StatusData()
+        conn = s.connection
+        turn = s.turn
+        return StatusData(
+            status=s.status,
+            turn_started=turn.started_at if turn.active else None,
+            interrupting=bool(turn.interrupting),
+            pausing=self.pausing,
+            connection=_enum_value(conn.state),
+            connection_reason=conn.reason,
+            retry_at=conn.retry_at,
+            usage=s.usage,
+            queued=len(s.outbox.items),
+            server=s.server_name,
+            model=s.info.model if s.info is not None else "",
+        )
+
+    def update_status(self) -> None:
+        self.status_bar.set_data(self.status_data())
+
+    def update_queue(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        self.queue.set_items(list(s.outbox.items), getattr(s, "hold", None))
+
+    def update_confirmation(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        waiting = s.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
+        self.confirmation.set_actions(s.pending_actions() if waiting else [], waiting)

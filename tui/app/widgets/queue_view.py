@@ -1,0 +1,101 @@
+"""The messages waiting for the turn to end, in order: edit, remove, move up/down."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from .. import render
+
+
+class QueueView(OptionList):
+    DEFAULT_CSS = """
+    QueueView { height: auto; max-height: 7; display: none; border: round $panel-lighten-2; padding: 0; }
+    QueueView.-active { display: block; }
+    QueueView:focus { border: round $accent; }
+    """
+
+    BINDINGS = [
+        Binding("e,enter", "edit", "Edit"),
+        Binding("d,delete,x", "remove", "Remove"),
+        Binding("K,shift+up,ctrl+up", "move(-1)", "Move up", key_display="K"),
+        Binding("J,shift+down,ctrl+down", "move(1)", "Move down", key_display="J"),
+    ]
+
+    class Edit(Message):
+        def __init__(self, item_id: str, text: str) -> None:
+            super().__init__()
+            self.item_id = item_id
+            self.text = text
+
+    class Remove(Message):
+        def __init__(self, item_id: str) -> None:
+            super().__init__()
+            self.item_id = item_id
+
+    class Move(Message):
+        def __init__(self, item_id: str, delta: int) -> None:
+            super().__init__()
+            self.item_id = item_id
+            self.delta = delta
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list = []
+        self.hold: str | None = None
+
+    def set_items(self, items: list, hold: str | None = None) -> None:
+        """`items`: objects with `.id`, `.text`, `.state` (the session's OutboxItem)."""
+        self.items = list(items)
+        self.hold = hold
+        current = self.highlighted_option.id if self.highlighted_option is not None else None
+        options = []
+        for n, item in enumerate(self.items, 1):
+            line = Text(f"{n}. ", style="bold cyan")
+            line.append(render.one_line(item.text, 300))
+            state = str(getattr(item, "state", "queued"))
+            if state != "queued":
+                line.append(f"  ({state})", style="dim italic")
+            options.append(Option(line, id=item.id))
+        self.set_options(options)
+        title = f"queue: {len(self.items)} waiting"
+        if hold:
+            title += f" — {render.one_line(hold, 60)}"
+        self.border_title = title
+        self.set_class(bool(self.items), "-active")
+        if current is not None:
+            try:
+                self.highlighted = self.get_option_index(current)
+            except Exception:
+                pass
+        if self.highlighted is None and self.items:
+            self.highlighted = 0
+
+    def _current(self):
+        option = self.highlighted_option
+        if option is None:
+            return None
+        for item in self.items:
+            if item.id == option.id:
+                return item
+        return None
+
+    def action_edit(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.post_message(self.Edit(item.id, item.text))
+
+    def action_remove(self) -> None:
+        item = self._current()
+        if item is not None:
+            self.post_message(self.Remove(item.id))
+
+    def action_move(self, delta: int) -> None:
+        item = self._current()
+        if item is not None:
+            self.post_message(self.Move(item.id, delta))
+            if self.highlighted is not None:
+                self.highlighted = max(0, min(len(self.items) - 1, self.highlighted + delta))
