@@ -77,10 +77,13 @@ class Fleet:
         client_factory: Callable[..., AgentClient] = AgentClient,
         fast_poll: float = FAST_POLL,
         slow_poll: float = SLOW_POLL,
+        history_tail: int | None = 300,
     ) -> None:
         self.servers = [ServerEntry(cfg, client_factory(cfg.url, cfg.session_key)) for cfg in servers]
         self.outbox_store = OutboxStore(Path(state_dir) / "outbox") if state_dir else None
         self.sessions: dict[tuple[str, str], ConversationSession] = {}
+        # Sessions load the newest N events first; older ones page in when a view asks (`load_older`).
+        self.history_tail = history_tail
         self.fast_poll = fast_poll
         self.slow_poll = slow_poll
         self._listeners: list[Callable[[FleetChange], None]] = []
@@ -114,6 +117,7 @@ class Fleet:
             session = ConversationSession(
                 entry.client, conversation_id, server_name=server_name,
                 info=entry.conversations.get(conversation_id), outbox_store=self.outbox_store,
+                history_tail=self.history_tail,
             )
             self.sessions[key] = session
         return session
