@@ -14,6 +14,8 @@ from typing import Any, Iterable
 
 from rich.text import Text
 
+from tui.sanitize import one_line as _one_line
+from tui.sanitize import strip_control
 from tui.protocol import (
     ActionEvent,
     AgentErrorEvent,
@@ -32,31 +34,11 @@ from tui.protocol import (
     UserRejectObservation,
 )
 
-# CSI / OSC / DCS / other ESC sequences, then any remaining C0/C1 control except \n and \t.
-_ANSI = re.compile(
-    r"""
-    \x1b\[[0-?]*[ -/]*[@-~]            # CSI ... final
-    | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?   # OSC ... BEL or ST
-    | \x1b[PX^_][^\x1b]*(?:\x1b\\)?     # DCS / SOS / PM / APC ... ST
-    | \x1b[@-Z\\-_]                      # 2-char Fe sequences
-    | \x1b.?                             # stray ESC (+ one char)
-    | \x9b[0-?]*[ -/]*[@-~]             # 8-bit CSI
-    """,
-    re.VERBOSE,
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def clean(text: Any) -> str:
-    """Strip escape/control sequences from server text; `\\r\\n` → `\\n`, tabs kept."""
+    """Server text made safe to show: escape and control sequences stripped (see `tui.sanitize`)."""
     if text is None:
         return ""
-    if not isinstance(text, str):
-        text = str(text)
-    text = text.replace("\r\n", "\n")
-    text = _ANSI.sub("", text)
-    text = text.replace("\r", "\n")
-    return _CONTROL.sub("", text)
+    return strip_control(text if isinstance(text, str) else str(text))
 
 
 def styled(text: str, style: str = "") -> Text:
@@ -67,8 +49,7 @@ def styled(text: str, style: str = "") -> Text:
 
 
 def one_line(text: Any, limit: int = 120) -> str:
-    flat = " ".join(clean(text).split())
-    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
+    return _one_line(clean(text), limit)
 
 
 # ---------------------------------------------------------------- statuses

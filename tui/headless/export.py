@@ -20,7 +20,7 @@ from tui.protocol import (
     UnknownEvent,
     UserRejectObservation,
 )
-from tui.sanitize import one_line, strip_control
+from tui.sanitize import json_text, one_line, strip_control
 
 SECRET_FIELDS = {"api_key", "session_api_key", "secret", "secrets", "aws_secret_access_key", "aws_session_token",
                  "password", "token", "authorization"}
@@ -45,7 +45,7 @@ def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
 
 def to_json(info: ConversationInfo, events: list[Event], secrets: tuple[str, ...] = ()) -> str:
     body = {"conversation": info.to_wire(), "events": [e.to_wire() for e in events]}
-    return json.dumps(redact(body, secrets), indent=2, ensure_ascii=False)
+    return json_text(redact(body, secrets), indent=2)
 
 
 def _fence(text: str) -> str:

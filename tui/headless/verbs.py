@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from tui.client import AgentClient, AgentServerError
 from tui.config import ConfigError, ServerConfig, config_path, key_from_env, state_dir
 from tui.protocol import ConversationStateUpdateEvent, Event, ExecutionStatus, StartConversationRequest
-from tui.sanitize import one_line
+from tui.sanitize import json_text, one_line
 from tui.session import ChangeKind, ConnectionState, ConversationSession, SessionChange
 
 from .callback import post_completion
@@ -230,7 +230,7 @@ async def verb_watch(ctx: Context, args) -> int:
                         wire = event.to_wire()
                         if several:
                             wire = {"conversation_id": found.info.id, **wire}
-                        out.write(json.dumps(wire, ensure_ascii=False) + "\n")
+                        out.write(json_text(wire) + "\n")
                     else:
                         prefix = f"{found.info.id[:8]} " if several else ""
                         out.write(prefix + _event_line(event) + "\n")

@@ -45,6 +45,8 @@ from tui.protocol import (
     UsageTotals,
 )
 
+from tui.sanitize import one_line
+
 from .changes import ChangeKind, SessionChange
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
@@ -148,8 +150,9 @@ class ConversationSession:
 
     @property
     def title(self) -> str:
+        """For display and messages: one line, escape sequences stripped (server text is data)."""
         if self.info and self.info.title:
-            return self.info.title
+            return one_line(self.info.title, 80) or self.id[:8]
         return self.id[:8]
 
     def subscribe(self, callback: Callable[[SessionChange], None]) -> Callable[[], None]:
@@ -354,7 +357,8 @@ class ConversationSession:
             self._apply_field(event.key, event.value)
             return
         if isinstance(event, ServerErrorEvent):
-            self._notice(f"{self.title}: the server answered {event.code or 'an error'}: {event.detail}")
+            self._notice(f"{self.title}: the server answered {one_line(event.code) or 'an error'}: "
+                         f"{one_line(event.detail, 300)}")
             return
         if isinstance(event, UnknownEvent) and not event.id:
             self._malformed_frames += 1
