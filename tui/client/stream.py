@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,11 @@ from .errors import (
 from .rest import normalize_base_url
 
 __all__ = ["EventStream", "Connected", "Frame", "Disconnected", "Stopped", "StreamItem", "events_url"]
+
+# The websockets library logs every frame at DEBUG, the auth frame (and so the key) included. Its records go
+# to a logger of ours that never emits DEBUG, whatever the root logger's level.
+_WS_LOGGER = logging.getLogger("tui.client.websocket")
+_WS_LOGGER.setLevel(logging.INFO)
 
 CLOSE_AUTH_FAILED = 4001
 CLOSE_NOT_FOUND = 4004
@@ -238,6 +244,7 @@ class EventStream:
             close_timeout=self.close_timeout,
             max_size=MAX_FRAME_BYTES,
             user_agent_header="openhands-tui",
+            logger=_WS_LOGGER,
         )
 
     async def _run(self) -> AsyncIterator[StreamItem]:
