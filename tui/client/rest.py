@@ -9,10 +9,12 @@ a request once, on a fresh connection, when it failed with a transport error (`R
 extension), and:
 
 - for idempotent calls (GET, PATCH of a title): always, under those conditions;
-- for non-idempotent calls (every POST, DELETE): only when the request went out on a **reused** pooled
-  connection (no new TCP connect happened during the attempt). A stale pooled connection that the server had
-  already closed never delivered the request to the application, so resending it cannot duplicate a message,
-  a run or a delete. A failure on a fresh connection is not retried: the server may have acted on it.
+- for POSTs whose repetition is harmless (run, pause, interrupt, confirmation replies, and a create that
+  carries its own `conversation_id`, so a repeat answers 200 with the same conversation): only when the
+  request went out on a **reused** pooled connection (no new TCP connect during the attempt);
+- never for sending a message or deleting: a reused connection can also die *after* the server took the
+  request (a dropped link, a proxy), and a repeat would then send the message twice. The session decides
+  instead, by looking for the message in the server's history before it sends again.
 
 Connect errors (refused, DNS, TLS) and timeouts are never retried; they become `Unreachable` at once
 (the fleet's poller retries on its own schedule).
@@ -20,6 +22,7 @@ Connect errors (refused, DNS, TLS) and timeouts are never retried; they become `
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypeVar
 
 import httpx
@@ -171,6 +174,7 @@ class AgentClient:
         headers: Mapping[str, str] | None = None,
         long: bool = False,
         idempotent: bool | None = None,
+        repeatable: bool = True,
         route_kind: str = "api",
         subject: str | None = None,
         accept: Iterable[int] = (),
@@ -196,7 +200,7 @@ class AgentClient:
                     extensions={"trace": attempt},
                 )
             except _RETRYABLE as exc:
-                retry_ok = not attempt.got_headers and (idempotent or not attempt.connected_new)
+                retry_ok = not attempt.got_headers and (idempotent or (repeatable and not attempt.connected_new))
                 if attempt_no == 1 and retry_ok:
                     continue
                 raise unreachable(self.base_url, exc) from exc
@@ -368,12 +372,16 @@ class AgentClient:
         return out
 
     async def create_conversation(self, req: StartConversationRequest) -> ConversationInfo:
+        if req.conversation_id is None:
+            # Our own id makes a repeated POST harmless: the server answers 200 with the same conversation.
+            req = req.model_copy(update={"conversation_id": str(uuid.uuid4())})
         resp = await self._request("POST", "api/conversations", json=req.to_wire(), route_kind="api")
         return self._model(resp, ConversationInfo)
 
     async def delete_conversation(self, cid: str) -> None:
         resp = await self._request(
-            "DELETE", self._conv_path(cid), route_kind="conversation_control", subject=self._subject(cid)
+            "DELETE", self._conv_path(cid), route_kind="conversation_control", subject=self._subject(cid),
+            repeatable=False,
         )
         self._success(resp, subject=self._subject(cid))
 
@@ -441,6 +449,7 @@ class AgentClient:
             self._conv_path(cid) + "/events",
             json=SendMessageRequest.text(text, run=run).to_wire(),
             long=True,
+            repeatable=False,
             route_kind="conversation",
             subject=self._subject(cid),
         )
