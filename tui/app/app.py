@@ -21,11 +21,12 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from tui.client import NotFound
 from tui.protocol import ExecutionStatus, StartConversationRequest
 
 from . import render
 from .commands import ConversationCommands
-from .messages import FleetChanged, SessionChanged
+from .messages import FleetChanged, OlderLoaded, SessionChanged
 from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
 from .screens.help import HelpScreen
 from .widgets.conversation_list import ConversationList, ConvRow, ServerRow, conv_key
@@ -35,6 +36,7 @@ from .widgets.message_input import MessageInput
 from .widgets.queue_view import QueueView
 
 Key = tuple[str, str]  # (server name, conversation id)
+OLDER_PAGE = 200  # events fetched from the server per scroll to the top
 
 
 def _val(value: Any) -> str:
@@ -58,6 +60,7 @@ class OpenHandsApp(App):
         Binding("ctrl+s", "stop_and_send", "Stop&send", priority=True),
         Binding("ctrl+s", "send_now", "Send", priority=True, show=False),  # when nothing runs, ctrl+s just sends
         Binding("escape,ctrl+g", "interrupt", "Interrupt", key_display="esc"),
+        Binding("escape", "back_to_list", "List", key_display="esc"),  # when nothing runs, esc goes back
         Binding("ctrl+t", "pause", "Pause after step", priority=True),
         Binding("ctrl+r", "resume", "Resume", priority=True),
         Binding("ctrl+y", "approve", "Approve", priority=True),
@@ -85,6 +88,8 @@ class OpenHandsApp(App):
         self.pinned: set[Key] = set()
         self.last_status: dict[Key, ExecutionStatus] = {}
         self.notified: list[tuple[Key, ExecutionStatus]] = []  # what the app told the user about (tests)
+        self._deleting: set[Key] = set()
+        self._counting: set[Key] = set()  # conversations whose server-side event count was asked for
         self._unsubscribe_fleet: Callable[[], None] | None = None
         super().__init__()
         self._fleet_list = ConversationList(id="fleet", clock=clock)
@@ -117,7 +122,8 @@ class OpenHandsApp(App):
         if self.run_fleet:
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
         self.refresh_fleet()
-        self.view.input.focus()
+        # First run: nothing is open, so the list has the keys (arrows + enter open one right away).
+        self.fleet_list.options.focus()
 
     def on_unmount(self) -> None:
         if self._unsubscribe_fleet:
@@ -229,9 +235,29 @@ class OpenHandsApp(App):
         """Mounted and not shutting down (session callbacks can still arrive while the app exits)."""
         return bool(self.screen_stack) and self.is_running and not self._closing and not self._closed
 
-    def on_fleet_changed(self, message: FleetChanged) -> None:
-        if self._live:
-            self.refresh_fleet()
+    async def on_fleet_changed(self, message: FleetChanged) -> None:
+        if not self._live:
+            return
+        change = message.change
+        for cid in getattr(change, "removed", ()) or ():
+            await self._gone((change.server_name, cid))
+        self.refresh_fleet()
+
+    async def _gone(self, key: Key) -> None:
+        """The server no longer lists a conversation (deleted by someone else): stop following it, say so."""
+        self.attention.discard(key)
+        self.pinned.discard(key)
+        self.last_status.pop(key, None)
+        watch = self.watched.get(key)
+        title = (watch.session.title if watch else None) or key[1][:8]
+        self.unwatch(key)
+        self.fleet.sessions.pop(key, None)
+        if key == self.current and not self.view.deleted and key not in self._deleting:
+            await self.view.log_widget.token_stream.clear()
+            self.view.mark_deleted()
+            self.notify(f"{render.one_line(title, 60)}: deleted on the server", title=key[0], severity="warning",
+                        markup=False)
+            self.refresh_bindings()
 
     def refresh_fleet(self) -> None:
         rows: list[ServerRow] = []
@@ -318,10 +344,19 @@ class OpenHandsApp(App):
                 self.notify(render.one_line(change.message, 300), title=session.title or key[1][:8],
                             severity=change.severity if change.severity in ("information", "warning", "error")
                             else "information", markup=False)
+        if kind == "connection" and _val(session.connection.state) == "stopped" \
+                and isinstance(session.connection.error, NotFound):
+            self.fleet.forget(*key)  # the list drops it now; the view says "deleted"
+            await self._gone(key)
+            return
         if kind in ("status", "events"):
             self._saw_status(key, session.status)
         if key == self.current:
             await self.view.apply(change)
+            if (kind == "events" and getattr(session, "has_older", False) and self.view.server_total is None
+                    and key not in self._counting):
+                self._counting.add(key)
+                self.run_worker(self._count_server_events(key, session), group="count", exit_on_error=False)
             if kind in ("status", "turn", "outbox", "events"):
                 self.refresh_bindings()
         if kind in ("status", "usage", "outbox", "info", "connection", "events"):
@@ -332,7 +367,6 @@ class OpenHandsApp(App):
     @on(ConversationList.Selected)
     async def _list_selected(self, message: ConversationList.Selected) -> None:
         await self.open_conversation(message.server, message.conversation_id)
-        self.view.input.focus()
 
     @on(ConversationList.PinToggled)
     def _pin(self, message: ConversationList.PinToggled) -> None:
@@ -355,6 +389,7 @@ class OpenHandsApp(App):
         self.fleet_list.current = conv_key(server, cid)
         self.fleet_list.select_key(conv_key(server, cid))
         await self.view.bind(session)
+        self.view.input.focus()
         self.update_row(key)
         if previous is not None and previous != key:
             self.update_row(previous)
@@ -381,7 +416,9 @@ class OpenHandsApp(App):
                 self.action_interrupt()
             return
         if session is None:
-            self.notify("Open a conversation first (or ctrl+n for a new one).", severity="warning", markup=False)
+            hint = ("This conversation was deleted on the server; ctrl+n starts a new one." if self.view.deleted
+                    else "Open a conversation first (or ctrl+n for a new one).")
+            self.notify(hint, severity="warning", markup=False)
             return
         text = box.take()
         self.do(session.submit(text, interrupt=interrupt), "send")
@@ -448,6 +485,42 @@ class OpenHandsApp(App):
                 session.edit_queued(message.item_id, text)
 
         self.push_screen(PromptScreen("Edit the queued message:", message.text, allow_empty=False), done)
+
+    # ------------------------------------------------------------------ older history
+
+    @on(EventLog.OlderWanted)
+    def _older_wanted(self, message: EventLog.OlderWanted) -> None:
+        message.stop()
+        key, session = self.current, self.session
+        if key is None or session is None:
+            self.view.log_widget.loading_older = False
+            return
+        self.run_worker(self._load_older(key, session), group="older", exit_on_error=False)
+
+    async def _load_older(self, key: Key, session: Any) -> None:
+        try:
+            await session.load_older(OLDER_PAGE)
+        except Exception as error:  # noqa: BLE001 - a server must never crash the app
+            message = getattr(error, "message", None) or str(error) or type(error).__name__
+            self.notify(f"loading older events: {message}", severity="error", markup=False, timeout=8)
+        # Posted after the EVENTS change of the merge, so the log has the events when this arrives.
+        self.post_message(OlderLoaded(*key))
+
+    async def on_older_loaded(self, message: OlderLoaded) -> None:
+        if self._live and self.current == (message.server_name, message.conversation_id):
+            await self.view.older_loaded()
+
+    async def _count_server_events(self, key: Key, session: Any) -> None:
+        """How many events the server holds, for the "↑ N older events on the server" line."""
+        try:
+            total = await session.client.count_events(session.id)
+        except Exception:  # noqa: BLE001 - only a nicety
+            return
+        finally:
+            self._counting.discard(key)
+        if self.current == key and self.view.session is session:
+            self.view.server_total = total
+            self.view.update_older()
 
     # ------------------------------------------------------------------ copy
 
@@ -527,6 +600,7 @@ class OpenHandsApp(App):
                                        yes="Delete"), done)
 
     async def _delete(self, key: Key) -> None:
+        self._deleting.add(key)  # our own delete: no "deleted by someone else" when the next poll misses it
         await self.fleet.client(key[0]).delete_conversation(key[1])
         self.unwatch(key)
         self.attention.discard(key)
@@ -546,6 +620,12 @@ class OpenHandsApp(App):
             self.push_screen(HelpScreen())
 
     def action_focus_list(self) -> None:
+        self.fleet_list.options.focus()
+
+    def action_back_to_list(self) -> None:
+        """Esc in the conversation with nothing running: back to the list, on the open conversation's row."""
+        if self.current is not None:
+            self.fleet_list.select_key(conv_key(*self.current))
         self.fleet_list.options.focus()
 
     def action_toggle_bell(self) -> None:
@@ -568,13 +648,24 @@ class OpenHandsApp(App):
             return action == "quit"
         return self.applies(action)
 
+    def _busy(self) -> bool:
+        """The open conversation is busy: the server says running, or we started a turn it has not reported yet."""
+        session = self.session
+        return session is not None and (session.status is ExecutionStatus.RUNNING
+                                        or (session.turn.active and not session.turn.saw_running))
+
+    def _in_view(self) -> bool:
+        focused = self.focused
+        return focused is not None and self.view in focused.ancestors_with_self
+
     def applies(self, action: str) -> bool:
         """Whether an action makes sense right now (drives the footer, the palette and the keys)."""
         session = self.session
         status = session.status if session is not None else None
-        # Busy: the server says running, or we started a turn it has not reported yet.
-        busy = session is not None and (status is ExecutionStatus.RUNNING
-                                        or (session.turn.active and not session.turn.saw_running))
+        busy = self._busy()
+        if action == "back_to_list":
+            # Esc interrupts while a turn runs (or is being interrupted); otherwise it leaves the conversation.
+            return self._in_view() and not busy
         if action == "stop_and_send":
             return busy and not session.turn.interrupting
         if action == "interrupt":

@@ -37,3 +37,11 @@ class Submitted(Message):
 
     text: str
     interrupt: bool = False
+
+
+@dataclass
+class OlderLoaded(Message):
+    """Older events were fetched from the server for a conversation (after their EVENTS change)."""
+
+    server_name: str
+    conversation_id: str

@@ -15,7 +15,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("enter", "send the message; queued if the agent is busy"),
         ("ctrl+j", "new line in the message"),
         ("ctrl+s", "stop & send: interrupt the running turn, then send the message"),
-        ("esc / ctrl+g", "interrupt the running turn (the queue is kept)"),
+        ("esc / ctrl+g", "interrupt the running turn (the queue is kept); with nothing running esc goes back to the list"),
         ("ctrl+t", "pause after the current step (a running tool finishes first)"),
         ("ctrl+r", "resume (run again / continue the queue)"),
         ("ctrl+y", "approve the pending action(s)"),
@@ -41,7 +41,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("↑ ↓ / k j", "select an event"),
         ("enter / space", "expand or fold the selected output"),
         ("c / y", "copy the selected message, action or output (OSC 52)"),
-        ("home / end", "older events / back to the live tail"),
+        ("home / end", "older events (fetched from the server when needed) / back to the live tail"),
     ]),
     ("Queue", [
         ("e / enter", "edit the queued message"),

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -78,7 +79,7 @@ _SERVER_STYLE = {"ok": "green", "connecting": "dim", "unauthorized": "bold red",
                  "dormant": "yellow"}
 
 
-def server_prompt(row: ServerRow, now: float) -> Table:
+def server_prompt(row: ServerRow, now: float) -> Table | Group:
     """The server's own line; when it is in trouble, a second line says what and what to do."""
     grid = Table.grid(expand=True)
     grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
@@ -103,8 +104,8 @@ def server_prompt(row: ServerRow, now: float) -> Table:
     else:
         detail = state
     grid.add_row(name, Text(""))
-    grid.add_row(Text("  " + detail, style=style), Text(""))
-    return grid
+    # The detail wraps (a narrow list must still show the retry time and the whole `init` hint).
+    return Group(grid, Text("  " + detail, style=style, overflow="fold"))
 
 
 def conv_prompt(row: ConvRow, now: float, selected: bool = False) -> Table:
@@ -137,6 +138,23 @@ class FleetOptions(OptionList):
     FleetOptions { height: 1fr; border: none; padding: 0; background: $surface; }
     FleetOptions:focus { border: none; }
     """
+
+    BINDINGS = [Binding("enter", "select", "Open", key_display="⏎")]
+
+
+class FilterInput(Input):
+    """The `/` filter box: enter keeps the filter and goes back to the list, esc clears it."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Keep filter", key_display="⏎"),
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc"),
+    ]
+
+    def action_clear_filter(self) -> None:
+        for ancestor in self.ancestors:
+            if isinstance(ancestor, ConversationList):
+                ancestor.clear_filter()
+                break
 
 
 class ConversationList(Vertical):
@@ -187,7 +205,7 @@ class ConversationList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._counts
-        yield Input(placeholder="filter (esc to clear)", id="fleet-filter")
+        yield FilterInput(placeholder="filter (esc to clear)", id="fleet-filter")
         yield self._options
 
     def on_mount(self) -> None:
@@ -336,14 +354,12 @@ class ConversationList(Vertical):
             self.remove_class("-filtering")
         self.options.focus()
 
-    def on_key(self, event) -> None:
-        if event.key == "escape" and self.query_one("#fleet-filter", Input).has_focus:
-            event.stop()
-            event.prevent_default()
-            self.filter_text = ""
-            self.remove_class("-filtering")
-            self._rebuild()
-            self.options.focus()
+    def clear_filter(self) -> None:
+        self.filter_text = ""
+        self.query_one("#fleet-filter", Input).value = ""
+        self.remove_class("-filtering")
+        self._rebuild()
+        self.options.focus()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]

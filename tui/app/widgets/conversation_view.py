@@ -40,6 +40,8 @@ class ConversationView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.session: Any = None
+        self.server_total: int | None = None  # events on the server (counted when older ones exist)
+        self.deleted = False  # the open conversation was deleted on the server (by someone else)
         self.pausing = False
         self._tokens_dirty = False
         self._title = Static("", id="conv-title")
@@ -87,10 +89,15 @@ class ConversationView(Vertical):
 
     async def bind(self, session: Any) -> None:
         self.session = session
+        self.deleted = False
+        self.remove_class("-deleted")
         self.pausing = False
         self.remove_class("-empty")
         self.update_title()
         tokens = session.tokens
+        self.server_total = None
+        self.log_widget.loading_older = False
+        self.log_widget.set_server_older(bool(getattr(session, "has_older", False)))
         await self.log_widget.show(list(session.timeline), getattr(tokens, "orphans", []))
         await self.log_widget.token_stream.clear()
         self._tokens_dirty = True
@@ -98,8 +105,36 @@ class ConversationView(Vertical):
         self.update_queue()
         self.update_confirmation()
 
+    def mark_deleted(self) -> None:
+        """The server no longer has the open conversation: say so; what was shown stays readable."""
+        self.deleted = True
+        self.pausing = False
+        self.log_widget.set_server_older(False)
+        self.update_status()
+        self.confirmation.set_actions([], False)
+        self.add_class("-deleted")
+
+    @property
+    def server_remaining(self) -> int | None:
+        """How many events the server holds that the session does not (when the total is known)."""
+        s = self.session
+        if s is None or self.server_total is None or not getattr(s, "has_older", False):
+            return None
+        return max(0, self.server_total - len(s.timeline)) or None
+
+    def update_older(self) -> None:
+        s = self.session
+        if s is not None and not self.log_widget.loading_older:
+            self.log_widget.set_server_older(bool(getattr(s, "has_older", False)), self.server_remaining)
+
+    async def older_loaded(self) -> None:
+        s = self.session
+        if s is not None:
+            await self.log_widget.older_loaded(bool(getattr(s, "has_older", False)), self.server_remaining)
+
     async def unbind(self) -> None:
         self.session = None
+        self.server_total = None
         await self.log_widget.show([])
         await self.log_widget.token_stream.clear()
         self.add_class("-empty")
@@ -116,9 +151,10 @@ class ConversationView(Vertical):
         kind = _enum_value(change.kind)
         if kind == "events":
             if change.reordered:
-                await self.log_widget.show(list(session.timeline), session.tokens.orphans)
+                await self.log_widget.reorder(list(session.timeline), session.tokens.orphans)
             else:
                 self.log_widget.append(change.events)
+            self.update_older()
             self.update_confirmation()
         elif kind == "tokens":
             self._tokens_dirty = True
@@ -176,7 +212,7 @@ class ConversationView(Vertical):
             turn_started=turn.started_at if turn.active else None,
             interrupting=bool(turn.interrupting),
             pausing=self.pausing,
-            connection=_enum_value(conn.state),
+            connection="deleted" if self.deleted else _enum_value(conn.state),
             connection_reason=conn.reason,
             retry_at=conn.retry_at,
             usage=s.usage,

@@ -18,7 +18,7 @@ class StatusData:
     turn_started: float | None = None
     interrupting: bool = False
     pausing: bool = False
-    connection: str = "connecting"  # connecting | live | reconnecting | resyncing | stopped
+    connection: str = "connecting"  # connecting | live | reconnecting | resyncing | stopped | deleted
     connection_reason: str = ""
     retry_at: float | None = None
     usage: UsageTotals = UsageTotals()
@@ -49,6 +49,9 @@ def status_text(data: StatusData, now: float) -> Text:
         text.append("⚡ " + label, style="bold yellow")
     elif conn == "resyncing":
         text.append("⟳ resyncing", style="yellow")
+    elif conn == "deleted":
+        text.append("✗ deleted on the server", style="bold red")
+        text.append(": no longer followed", style="red")
     elif conn == "stopped":
         text.append("■ stopped", style="bold red")
         if data.connection_reason:

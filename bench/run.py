@@ -1,0 +1,336 @@
+"""Benchmarks of openhands-tui against baselines measured in the same run.
+
+    python -m bench                 # everything (~15 min on 2 cores)
+    python -m bench --quick         # shorter windows, fewer repeats (~5 min)
+    python -m bench --only ingest,startup --repeat 5
+
+Prints a table and writes bench/results/latest.json. Never passes or fails: the targets are printed next to the
+figures. Every compared figure is a ratio to a baseline measured in the same run; each figure is the median of
+the repeats. Each measurement runs in a fresh interpreter; the demo server is another process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.common import (
+    PY,
+    ROOT,
+    DemoProcess,
+    child_env,
+    drive_turns,
+    median,
+    new_streaming_conversation,
+    pty_run,
+    run_child,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _in_background(coro_factory: Callable[[], Any]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: asyncio.run(coro_factory()), daemon=True)
+    thread.start()
+    return thread
+
+
+def _timed(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, env=child_env(), cwd=ROOT, check=False)
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------- benchmarks
+
+def bench_startup(args) -> dict:
+    reps = args.repeat + 2
+    bare = [_timed([PY, "-c", "pass"]) for _ in range(reps)]
+    hello_import = [_timed([PY, "-c", "import textual.app, textual.widgets"]) for _ in range(reps)]
+    helps = [_timed([PY, "-m", "tui", "--help"]) for _ in range(reps)]
+    with DemoProcess() as server:
+        hello = [pty_run([PY, "-m", "bench.apps", "hello"], duration=8, until=b"Hello, world",
+                         stop_at_marker=True)["first"]
+                 for _ in range(reps)]
+        app = [pty_run([PY, "-m", "tui", "--server", server.base_url], duration=10,
+                       until=b"No conversation open", stop_at_marker=True)["first"] for _ in range(reps)]
+        # What the first frame would be without the eager import of the demo server (fastapi, uvicorn) that
+        # `tui.cli.build_parser` does through `tui.demo.cli` (see the report): same app, that import blocked.
+        lazy = ("import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; "
+                f"sys.exit(main(['--server', {server.base_url!r}]))")
+        app_lazy = [pty_run([PY, "-c", lazy], duration=10, until=b"No conversation open",
+                            stop_at_marker=True)["first"] for _ in range(reps)]
+    help_lazy = [_timed([PY, "-c", "import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; "
+                                   "main(['--help'])"]) for _ in range(reps)]
+    return {
+        "help_s": median(helps), "python_bare_s": median(bare), "textual_import_s": median(hello_import),
+        "hello_first_frame_s": median(hello), "app_first_frame_s": median(app),
+        "first_frame_ratio": median(app) / median(hello),
+        "help_without_demo_import_s": median(help_lazy), "app_first_frame_without_demo_import_s": median(app_lazy),
+        "first_frame_ratio_without_demo_import": median(app_lazy) / median(hello),
+        "targets": {"help_s": "<= 0.3", "first_frame_ratio": "<= 1.5"},
+        "met": {"help": median(helps) <= 0.3, "first_frame": median(app) / median(hello) <= 1.5},
+    }
+
+
+def bench_ingest(args) -> dict:
+    n = 5000 if args.quick else 20000
+    out: dict[str, list[dict]] = {"baseline": [], "session": [], "ui": []}
+    with DemoProcess() as server:
+        for _ in range(args.repeat):
+            for mode in out:
+                out[mode].append(run_child(f"ingest_{mode}", url=server.base_url, n=n))
+    rates = {mode: median([r["events_per_s"] for r in runs]) for mode, runs in out.items()}
+    return {
+        "events": n, "baseline_events_per_s": rates["baseline"], "session_events_per_s": rates["session"],
+        "ui_events_per_s": rates["ui"], "session_ratio": rates["session"] / rates["baseline"],
+        "ui_ratio": rates["ui"] / rates["baseline"],
+        "cpu_s": {mode: median([r["cpu_s"] for r in runs]) for mode, runs in out.items()},
+        "targets": {"ui_ratio": ">= 0.5"}, "met": {"ui_ratio": rates["ui"] / rates["baseline"] >= 0.5},
+        "runs": out,
+    }
+
+
+def bench_history(args) -> dict:
+    events = 100_000
+    runs: dict[str, list[dict]] = {"session_tail": [], "session_full": [], "ui": []}
+    with DemoProcess("--seed-conversations", "1", "--seed-history", str(events)) as server:
+        from tui.client import AgentClient
+
+        async def first_id() -> str:
+            async with AgentClient(server.base_url) as client:
+                return (await client.search_conversations())[0].id
+
+        cid = asyncio.run(first_id())
+        for _ in range(args.repeat):
+            runs["session_tail"].append(run_child("history_session", url=server.base_url, cid=cid, tail=200))
+            runs["ui"].append(run_child("history_ui", url=server.base_url, cid=cid, timeout=args.history_timeout))
+        runs["session_full"].append(run_child("history_session", url=server.base_url, cid=cid, tail=None))
+    timed_out = [r for r in runs["ui"] if "timed_out_after_s" in r]
+    first = median([r.get("first_screen_s", r.get("timed_out_after_s")) for r in runs["ui"]])
+    rss = median([r.get("rss_mb", float("nan")) for r in runs["ui"]])
+    return {
+        "events": events, "ui_first_screen_s": first, "ui_rss_mb": rss,
+        "ui_timed_out": len(timed_out),
+        "ui_events_held_at_first_screen": median([r.get("events_held_at_first_screen") for r in runs["ui"]]),
+        "session_tail_200_s": median([r["seconds"] for r in runs["session_tail"]]),
+        "session_full_load_s": median([r["seconds"] for r in runs["session_full"]]),
+        "session_full_rss_mb": median([r["rss_mb"] for r in runs["session_full"]]),
+        "targets": {"ui_first_screen_s": "<= 1.5", "ui_rss_mb": "<= 300"},
+        "met": {"first_screen": not timed_out and first <= 1.5, "rss": not timed_out and rss <= 300},
+        "runs": runs,
+    }
+
+
+def _streamed(server: DemoProcess, child: str, seconds: float) -> dict:
+    cid = asyncio.run(new_streaming_conversation(server.base_url))
+    driver = _in_background(lambda: drive_turns(server.base_url, cid, "markdown", seconds + 6))
+    time.sleep(0.5)
+    result = run_child(child, url=server.base_url, cid=cid, seconds=seconds)
+    driver.join(seconds + 60)
+    return result
+
+
+def bench_streaming(args) -> dict:
+    seconds = 8 if args.quick else 30
+    out: dict[str, Any] = {}
+    for rate in (50, 200):
+        with DemoProcess("--token-rate", str(rate), "--tool-seconds", "0.05") as server:
+            runs = {"baseline": [], "app": []}
+            for _ in range(args.repeat):
+                runs["baseline"].append(_streamed(server, "stream_baseline", seconds))
+                runs["app"].append(_streamed(server, "stream_ui", seconds))
+        summary = {mode: {k: median([r[k] for r in rs if r.get(k) is not None])
+                          for k in ("cpu_pct", "p50_ms", "p95_ms", "deltas", "unseen", "backlog_slope_ms_per_s")}
+                   for mode, rs in runs.items()}
+        summary["cpu_ratio"] = summary["app"]["cpu_pct"] / summary["baseline"]["cpu_pct"]
+        summary["runs"] = runs
+        out[f"{rate}_tok_s"] = summary
+    r50 = out["50_tok_s"]
+    out["targets"] = {"cpu_ratio_at_50": "<= 0.25", "p95_ms": "<= 100", "backlog": "none"}
+    out["met"] = {"cpu_ratio_at_50": r50["cpu_ratio"] <= 0.25,
+                  "p95_ms": all(out[k]["app"]["p95_ms"] <= 100 for k in ("50_tok_s", "200_tok_s"))}
+    out["window_s"] = seconds
+    return out
+
+
+def bench_fleet(args) -> dict:
+    seconds = 10 if args.quick else 30
+    runs = []
+    with DemoProcess("--seed-conversations", "80", "--seed-history", "20", "--token-rate", "50",
+                     "--tool-seconds", "0.05") as server:
+        cids = [asyncio.run(new_streaming_conversation(server.base_url)) for _ in range(20)]
+        drivers = [_in_background(lambda c=c: drive_turns(server.base_url, c, "markdown",
+                                                         args.repeat * (seconds + 25))) for c in cids]
+        time.sleep(2)
+        for _ in range(args.repeat):
+            runs.append(run_child("fleet_ui", url=server.base_url, seconds=seconds))
+        for d in drivers:
+            d.join(1)
+    p95 = median([r["p95_ms"] for r in runs])
+    cpu = median([r["cpu_pct"] for r in runs])
+    return {"conversations": 100, "streaming": 20, "p95_ms": p95, "p50_ms": median([r["p50_ms"] for r in runs]),
+            "cpu_pct": cpu, "watched": median([r["watched"] for r in runs]),
+            "targets": {"p95_ms": "<= 50", "cpu_pct": "<= 60"}, "met": {"p95": p95 <= 50, "cpu": cpu <= 60},
+            "runs": runs}
+
+
+def bench_bytes(args) -> dict:
+    seconds = 8 if args.quick else 20
+    runs: dict[str, list[dict]] = {"baseline": [], "app": []}
+    with DemoProcess("--token-rate", "50", "--tool-seconds", "0.05") as server:
+        for _ in range(args.repeat):
+            for mode, app in (("baseline", "naive"), ("app", "openhands")):
+                cid = asyncio.run(new_streaming_conversation(server.base_url))
+                driver = _in_background(lambda c=cid: drive_turns(server.base_url, c, "markdown", seconds + 4))
+                r = pty_run([PY, "-m", "bench.apps", app, server.base_url, cid], duration=seconds + 3, skip=3)
+                driver.join(seconds + 30)
+                runs[mode].append(r)
+    base = median([r["bytes_per_s"] for r in runs["baseline"]])
+    app = median([r["bytes_per_s"] for r in runs["app"]])
+    return {"baseline_bytes_per_s": base, "app_bytes_per_s": app, "ratio": app / base if base else None,
+            "targets": {"ratio": "<= 0.2", "app_bytes_per_s": "<= 20480"},
+            "met": {"ratio": bool(base) and app / base <= 0.2, "absolute": app <= 20480}, "runs": runs}
+
+
+def bench_chaos(args) -> dict:
+    """The long chaos run: turns through a dropping proxy until `drops` connections were cut."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_faults_chaos import TURNS, run_chaos
+
+    target = 100 if args.quick else 1000
+    total = {"drops": 0, "events": 0, "printed": 0, "missing": 0, "twice": 0, "extra": 0, "rounds": 0}
+    while total["drops"] < target:
+        r = asyncio.run(run_chaos(TURNS * 3, low=0.2, high=2.0, seed=total["rounds"]))
+        total["rounds"] += 1
+        for k in ("drops", "events", "printed"):
+            total[k] += r[k]
+        total["missing"] += len(r["missing"])
+        total["twice"] += len(r["twice"])
+        total["extra"] += len(r["extra"])
+        print(f"  chaos round {total['rounds']}: {r['drops']} drops, {r['events']} events, "
+              f"missing {len(r['missing'])}, twice {len(r['twice'])}", flush=True)
+    return total
+
+
+BENCHES = {"startup": bench_startup, "ingest": bench_ingest, "history": bench_history,
+           "streaming": bench_streaming, "fleet": bench_fleet, "bytes": bench_bytes, "chaos": bench_chaos}
+DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
+
+
+def table(results: dict) -> str:
+    rows = []
+
+    results = {k: v for k, v in results.items() if not (isinstance(v, dict) and "error" in v)}
+
+    def row(what, measure, value, target, met=None):
+        mark = "" if met is None else ("met" if met else "MISSED")
+        rows.append(f"| {what} | {measure} | {value} | {target} | {mark} |")
+
+    r = results.get("ingest")
+    if r:
+        row("ingest", f"events/s, baseline / session / UI ({r['events']} events)",
+            f"{r['baseline_events_per_s']:.0f} / {r['session_events_per_s']:.0f} / {r['ui_events_per_s']:.0f} "
+            f"(UI {r['ui_ratio']:.0%} of baseline)", ">= 50% of baseline", r["met"]["ui_ratio"])
+    r = results.get("streaming")
+    if r:
+        for rate in ("50_tok_s", "200_tok_s"):
+            s = r[rate]
+            row(f"streaming {rate.split('_')[0]} tok/s", "CPU app / baseline; p95 delay app (baseline)",
+                f"{s['app']['cpu_pct']:.0f}% / {s['baseline']['cpu_pct']:.0f}% (x{s['cpu_ratio']:.2f}); "
+                f"{s['app']['p95_ms']:.0f} ms ({s['baseline']['p95_ms']:.0f} ms); backlog slope "
+                f"{s['app']['backlog_slope_ms_per_s'] if s['app']['backlog_slope_ms_per_s'] is None else round(s['app']['backlog_slope_ms_per_s'], 1)} ms/s",
+                "CPU <= 0.25x at 50; p95 <= 100 ms",
+                (s["cpu_ratio"] <= 0.25 if rate == "50_tok_s" else True) and s["app"]["p95_ms"] <= 100)
+    r = results.get("fleet")
+    if r:
+        row("fleet", "100 listed, 20 streaming: key→screen p95; CPU",
+            f"{r['p95_ms']:.0f} ms (p50 {r['p50_ms']:.0f}); {r['cpu_pct']:.0f}%", "<= 50 ms; <= 60%",
+            r["met"]["p95"] and r["met"]["cpu"])
+    r = results.get("history")
+    if r:
+        row("long history", "100k events: first screen; RSS after top+back",
+            (f"> {r['ui_first_screen_s']:.0f} s (timed out {r['ui_timed_out']}x)" if r["ui_timed_out"] else
+             f"{r['ui_first_screen_s']:.2f} s; {r['ui_rss_mb']:.0f} MB") + f" (session tail-200 {r['session_tail_200_s']:.2f} s, "
+            f"full load {r['session_full_load_s']:.1f} s)", "<= 1.5 s; <= 300 MB", r["met"]["first_screen"] and r["met"]["rss"])
+    r = results.get("startup")
+    if r:
+        row("start-up", "--help; first frame app / hello-world",
+            f"{r['help_s']:.2f} s (bare python {r['python_bare_s']:.2f}); {r['app_first_frame_s']:.2f} / "
+            f"{r['hello_first_frame_s']:.2f} s (x{r['first_frame_ratio']:.2f})", "<= 0.3 s; <= 1.5x",
+            r["met"]["help"] and r["met"]["first_frame"])
+    r = results.get("bytes")
+    if r:
+        row("terminal bytes", "120x40 pty, 50 tok/s: app / baseline",
+            f"{r['app_bytes_per_s'] / 1024:.1f} / {r['baseline_bytes_per_s'] / 1024:.1f} KB/s "
+            f"(x{r['ratio']:.2f})" if r["ratio"] is not None else "n/a", "<= 0.2x and <= 20 KB/s",
+            r["met"]["ratio"] and r["met"]["absolute"])
+    r = results.get("chaos")
+    if r:
+        row("chaos", "drops / events / missing / twice", f"{r['drops']} / {r['events']} / {r['missing']} / {r['twice']}",
+            "0 missing, 0 twice", r["missing"] == 0 and r["twice"] == 0 and r["extra"] == 0)
+    head = "| what | measure | figure (median) | target | |\n|---|---|---|---|---|"
+    return head + "\n" + "\n".join(rows)
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import textual
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "textual": textual.__version__,
+            "platform": platform.platform(), "load_avg": os.getloadavg()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short windows and 2 repeats")
+    parser.add_argument("--repeat", type=int, default=None, help="repeats per figure (default 3, quick 2)")
+    parser.add_argument("--only", default=",".join(DEFAULT), help=f"comma-separated: {', '.join(BENCHES)}")
+    parser.add_argument("--output", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--history-timeout", type=float, default=120.0,
+                        help="give up on opening the 100k-event conversation in the app after this many seconds")
+    args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 2 if args.quick else 3
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "repeat": args.repeat,
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for name in args.only.split(","):
+        name = name.strip()
+        print(f"== {name}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            results[name] = BENCHES[name](args)
+        except Exception as exc:  # one broken benchmark must not lose the others
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"  failed: {exc}", flush=True)
+        results.setdefault("took_s", {})[name] = round(time.perf_counter() - t0, 1)
+        out.write_text(json.dumps(results, indent=2, default=str))
+    print(table(results))
+    m = results["machine"]
+    print(f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, Textual {m['textual']}, "
+          f"load {m['load_avg'][0]:.1f}")
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
