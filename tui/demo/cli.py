@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .server import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE, serve
+from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +42,8 @@ def _env_key(var: str | None, flag: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .server import serve  # FastAPI and uvicorn load only when the server really starts
+
     session_key = _env_key(args.session_key_env, "--session-key-env")
     init_key = _env_key(args.init_key_env, "--init-key-env")
     try:

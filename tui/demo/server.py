@@ -18,8 +18,7 @@ from .agent import Engine, Knobs
 from .state import DemoState, Dormant, Unhandled, dormant_response, unhandled_response
 from .store import Store
 
-DEFAULT_SLOW_SECONDS = 4.0
-DEFAULT_TOKEN_RATE = 40.0
+from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
 
 
 def create_app(*, session_keys: list[str] | None = None, deferred_init: bool = False, init_key: str | None = None,

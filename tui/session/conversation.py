@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 # Reconcile windows start this far before the newest event held: some events (stats, errors) carry a
 # timestamp earlier than events published before them.
 RECONCILE_MARGIN = timedelta(seconds=30)
-INTERRUPT_WAIT = 30.0
+MAX_BATCH = 500
 
 
 class ConnectionState(StrEnum):
@@ -141,6 +141,7 @@ class ConversationSession:
         self._sending: OutboxItem | None = None
         self._tasks: set[asyncio.Task] = set()
         self._malformed_frames = 0
+        self._batch: MergeResult | None = None  # while a batch of frames is applied
         # None: load the whole history on the first sync. N: load only the newest N events first (a view shows
         # the tail at once) and the rest page by page through `load_older()`.
         self.history_tail = history_tail
@@ -213,12 +214,21 @@ class ConversationSession:
 
         pump_task = asyncio.create_task(pump())
         try:
+            pending = None
             while True:
-                item = await queue.get()
+                item, pending = (pending if pending is not None else await queue.get()), None
                 if item is done:
                     break
                 if isinstance(item, Frame):
-                    self._on_frame(item.event)
+                    # Frames that arrived together are applied together: one EVENTS change for the lot.
+                    frames = [item.event]
+                    while len(frames) < MAX_BATCH and not queue.empty():
+                        following = queue.get_nowait()
+                        if not isinstance(following, Frame):
+                            pending = following
+                            break
+                        frames.append(following.event)
+                    self._on_frames(frames)
                 elif isinstance(item, Connected):
                     await self._on_connected()
                 elif isinstance(item, Disconnected):
@@ -339,8 +349,22 @@ class ConversationSession:
     def _merge(self, events: list[Event]) -> MergeResult:
         result = self.timeline.merge(events)
         if result.added:
-            self._emit(ChangeKind.EVENTS, events=tuple(result.added), reordered=result.reordered)
+            if self._batch is not None:
+                self._batch.added.extend(result.added)
+                self._batch.reordered |= result.reordered
+            else:
+                self._emit(ChangeKind.EVENTS, events=tuple(result.added), reordered=result.reordered)
         return result
+
+    def _on_frames(self, events: list[Event]) -> None:
+        self._batch = MergeResult()
+        try:
+            for event in events:
+                self._on_frame(event)
+        finally:
+            batch, self._batch = self._batch, None
+            if batch.added:
+                self._emit(ChangeKind.EVENTS, events=tuple(batch.added), reordered=batch.reordered)
 
     # ------------------------------------------------------------------ frames
 

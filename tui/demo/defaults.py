@@ -1,0 +1,4 @@
+"""Knob defaults, importable without loading the server (the CLI's --help must stay fast)."""
+
+DEFAULT_SLOW_SECONDS = 4.0
+DEFAULT_TOKEN_RATE = 40.0
