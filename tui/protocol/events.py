@@ -37,7 +37,8 @@ SEARCH_KIND_PATHS: dict[str, str] = {
 class WireModel(BaseModel):
     """Lenient base: unknown fields are kept, nothing is frozen, re-serialising gives back what arrived."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: schemas are built on first use, after the first frame, not at import (start-up time).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
