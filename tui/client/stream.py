@@ -320,12 +320,17 @@ class EventStream:
                     reason = f"connection closed ({code}{' ' + why if why else ''})"
                 except OSError as exc:
                     reason = describe_transport_error(exc)
+                except (asyncio.CancelledError, GeneratorExit):
+                    # Cancelled, or the iterator was abandoned: there may be no loop turn left to run a closing
+                    # handshake in, so drop the connection at once (a coroutine would never be awaited).
+                    self._ws = None
+                    ws.transport.abort()
+                    raise
                 finally:
                     self._ws = None
-                    if ws.state.name != "CLOSED":
-                        # Runs on cancellation and on an abandoned iterator too: never leave the socket open.
+                    if ws.state.name != "CLOSED" and not ws.transport.is_closing():
                         try:
-                            await asyncio.shield(asyncio.wait_for(ws.close(), timeout=self.close_timeout + 1))
+                            await asyncio.wait_for(ws.close(), timeout=self.close_timeout + 1)
                         except BaseException:
                             pass
                 if got_frame:
