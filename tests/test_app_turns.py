@@ -177,3 +177,29 @@ async def test_reject_with_reason(demo_server, tmp_path):
         app.screen.query_one(Input).value = "not today"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "not today" in log_text(app), timeout=10, what="rejection in the log")
+
+
+async def test_quit_while_streaming_is_clean(tmp_path):
+    """Quitting while a conversation streams (changes still queued for the view, the list and the footer) ends
+    cleanly: no ScreenStackError / NoMatches from handlers that run while the app tears down."""
+    from tui.client import AgentClient
+    from tui.demo import DemoServer
+    from tui.protocol import StartConversationRequest
+    from tests.fixtures_demo import FAST_KNOBS
+
+    with DemoServer(**{**FAST_KNOBS, "token_rate": 100.0}) as srv:
+        async with AgentClient(srv.base_url) as client:
+            request = StartConversationRequest.build(model="demo/scripted", working_dir="/tmp/quit")
+            request.agent["llm"]["stream"] = True
+            cid = (await client.create_conversation(request)).id
+        app = make_app(srv.base_url, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: cid in app.fleet.entry("demo").conversations, what="listed")
+            await app.open_conversation("demo", cid)
+            session = app.session
+            await wait_for(pilot, lambda: str(session.connection.state.value) == "live", what="live")
+            await type_and(pilot, "[markdown] a long reply please")
+            await wait_for(pilot, lambda: app.view.log_widget.token_stream.text, timeout=15, what="streaming")
+            await pilot.press("ctrl+q")
+        assert app.return_code in (0, None)
+        assert app._exception is None

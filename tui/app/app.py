@@ -91,6 +91,9 @@ class OpenHandsApp(App):
         self._deleting: set[Key] = set()
         self._counting: set[Key] = set()  # conversations whose server-side event count was asked for
         self._unsubscribe_fleet: Callable[[], None] | None = None
+        self._bindings_pending = False
+        self._bindings_shown: tuple | None = None
+        self._tokens_posted = False  # a TOKENS change of the open conversation is on its way to the handler
         super().__init__()
         self._fleet_list = ConversationList(id="fleet", clock=clock)
         self._view = ConversationView(id="conversation")
@@ -139,6 +142,39 @@ class OpenHandsApp(App):
                 prefs.save()
             except Exception:
                 pass
+
+    # ------------------------------------------------------------------ footer
+
+    _BINDING_ACTIONS = ("back_to_list", "stop_and_send", "interrupt", "pause", "resume", "send_now", "approve",
+                        "reject", "rename", "delete")
+
+    def refresh_bindings(self) -> None:
+        """Ask for the footer to be brought up to date: coalesced (one check after the current burst of
+        messages), and the footer is only rebuilt when what it shows can have changed."""
+        if self._bindings_pending or not self._live:
+            return
+        self._bindings_pending = True
+        self.call_after_refresh(self._refresh_bindings_now)
+
+    def _bindings_state(self) -> tuple:
+        screen = self.screen
+        focused = self.focused
+        log = self.view.log_widget
+        return (id(screen), len(self.screen_stack), id(focused), id(self._keymap), log._first > 0 or log.server_older,
+                tuple(self.applies(action) for action in self._BINDING_ACTIONS))
+
+    def _refresh_bindings_now(self) -> None:
+        self._bindings_pending = False
+        if not self._live:
+            return
+        try:
+            state = self._bindings_state()
+        except Exception:  # noqa: BLE001 - mid-teardown: just refresh
+            state = None
+        if state is not None and state == self._bindings_shown:
+            return
+        self._bindings_shown = state
+        super().refresh_bindings()
 
     # ------------------------------------------------------------------ helpers
 
@@ -197,12 +233,21 @@ class OpenHandsApp(App):
             return watch.session
         server, cid = key
         session = self.fleet.session(server, cid)
-        unsubscribe = session.subscribe(lambda change, s=server: self.post_message(SessionChanged(s, change)))
+        unsubscribe = session.subscribe(lambda change, s=server: self._session_change(s, change))
         worker = self.run_worker(session.run(), name=f"conv:{server}:{cid}", group=f"conv:{server}:{cid}",
                                  exit_on_error=False)
         self.watched[key] = Watch(session, worker, unsubscribe)
         self.last_status.setdefault(key, session.status)
         return session
+
+    def _session_change(self, server: str, change: Any) -> None:
+        """A session's callback. Streamed deltas are only shown for the open conversation, and one message
+        stands for all deltas that arrive before it is handled (the view reads the session's whole buffer)."""
+        if _val(change.kind) == "tokens":
+            if (server, change.conversation_id) != self.current or self._tokens_posted:
+                return
+            self._tokens_posted = True
+        self.post_message(SessionChanged(server, change))
 
     def unwatch(self, key: Key) -> None:
         watch = self.watched.pop(key, None)
@@ -233,7 +278,8 @@ class OpenHandsApp(App):
     @property
     def _live(self) -> bool:
         """Mounted and not shutting down (session callbacks can still arrive while the app exits)."""
-        return bool(self.screen_stack) and self.is_running and not self._closing and not self._closed
+        return (bool(self._screen_stack) and self.is_running and not self._exit and not self._closing
+                and not self._closed)
 
     async def on_fleet_changed(self, message: FleetChanged) -> None:
         if not self._live:
@@ -330,11 +376,13 @@ class OpenHandsApp(App):
     # ------------------------------------------------------------------ sessions
 
     async def on_session_changed(self, message: SessionChanged) -> None:
+        change = message.change
+        kind = _val(change.kind)
+        if kind == "tokens":
+            self._tokens_posted = False
         if not self._live:
             return
-        change = message.change
         key = (message.server_name, change.conversation_id)
-        kind = _val(change.kind)
         watch = self.watched.get(key)
         if watch is None:
             return
@@ -357,7 +405,7 @@ class OpenHandsApp(App):
                     and key not in self._counting):
                 self._counting.add(key)
                 self.run_worker(self._count_server_events(key, session), group="count", exit_on_error=False)
-            if kind in ("status", "turn", "outbox", "events"):
+            if kind in ("status", "turn", "outbox"):  # what the enabled actions depend on (focus: below)
                 self.refresh_bindings()
         if kind in ("status", "usage", "outbox", "info", "connection", "events"):
             self.update_row(key)

@@ -16,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -108,14 +109,17 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     return Group(grid, Text("  " + detail, style=style, overflow="fold"))
 
 
-def conv_prompt(row: ConvRow, now: float, selected: bool = False) -> Table:
-    grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
-    grid.add_column(width=1, no_wrap=True)
-    grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-    grid.add_column(no_wrap=True, justify="right")
-    title = Text(render.one_line(row.title or row.id[:8], 200))
-    if row.pinned:
-        title = styled("⚑ ", "dim") + title
+def _server_sig(row: ServerRow, now: float) -> tuple:
+    """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
+    retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
+    return row.name, row.state, row.message if row.state == "error" else "", retry, len(row.conversations)
+
+
+def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0) -> Text:
+    """One line: status glyph, title (cut with an ellipsis), then the meta right-aligned in `width` cells.
+
+    A plain one-line `Text` (no table layout): cheap to render, and two rows with the same text compare equal, so
+    an unchanged row is never re-rendered."""
     meta = Text()
     if row.connection and row.connection not in ("live", ""):
         meta.append("⚡", style="yellow")
@@ -127,8 +131,27 @@ def conv_prompt(row: ConvRow, now: float, selected: bool = False) -> Table:
     meta.append(render.age(row.last_activity, now), style="dim")
     if row.attention:
         meta.append(" ◆", style="bold magenta" if row.status is ExecutionStatus.WAITING_FOR_CONFIRMATION else "bold yellow")
-    grid.add_row(render.status_glyph(row.status, now), title, meta)
-    return grid
+    title = Text(render.one_line(row.title or row.id[:8], 200))
+    if row.pinned:
+        title = styled("⚑ ", "dim") + title
+    line = Text()
+    line.append_text(render.status_glyph(row.status, now))
+    line.append(" ")
+    if width > 0:
+        room = max(1, width - 2 - meta.cell_len - (1 if meta.cell_len else 0))
+        title.truncate(room, overflow="ellipsis", pad=True)
+        line.append_text(title)
+        if meta.cell_len:
+            line.append(" ")
+            line.append_text(meta)
+    else:
+        line.append_text(title)
+        line.append(" ")
+        line.append_text(meta)
+    line.no_wrap = True
+    line.overflow = "ellipsis"
+    line.end = ""
+    return line
 
 
 class FleetOptions(OptionList):
@@ -140,6 +163,36 @@ class FleetOptions(OptionList):
     """
 
     BINDINGS = [Binding("enter", "select", "Open", key_display="⏎")]
+
+    @property
+    def row_width(self) -> int:
+        """Cells a one-line option has (0 before the first layout)."""
+        padding = self.get_component_styles("option-list--option").padding
+        return max(0, self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width)
+
+    def set_line_prompt(self, option_id: str, prompt: Text) -> bool:
+        """Replace a one-line option's prompt and repaint that line only (`replace_option_prompt` clears every
+        cached line and measures every option again). False when the option is not there."""
+        try:
+            index = self.get_option_index(option_id)
+        except Exception:
+            return False
+        option = self.get_option_at_index(index)
+        if option.prompt == prompt:
+            return True
+        if self._heights.get(index, 1) != 1:
+            self.replace_option_prompt(option_id, prompt)
+            return True
+        option._set_prompt(prompt)
+        cache = self._option_render_cache
+        for key in [k for k in cache.keys() if k[0] is option]:
+            cache.discard(key)
+        line = self._index_to_line.get(index)
+        if line is not None:
+            y = line - self.scroll_offset.y
+            if 0 <= y < self.scrollable_content_region.height:
+                self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
+        return True
 
 
 class FilterInput(Input):
@@ -200,6 +253,10 @@ class ConversationList(Vertical):
         self.current: str | None = None  # key of the open conversation
         self._rows: dict[str, ConvRow] = {}
         self._order: list[str] = []
+        self._dirty: set[str] = set()
+        self._dirty_timer = None
+        self._width = -1
+        self._server_shown: dict[str, tuple] = {}  # what each server line shows (`_server_sig`)
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
 
@@ -222,8 +279,11 @@ class ConversationList(Vertical):
         self._rebuild()
 
     def update_row(self, row: ConvRow) -> None:
-        """Refresh one conversation's line in place (or rebuild if it is new)."""
+        """Refresh one conversation's line in place (or rebuild if it is new, or its place changes). Nothing
+        happens when no field the row shows changed; changed lines are repainted together, once, shortly after."""
         old = self._rows.get(row.key)
+        if old is not None and old == row:
+            return
         for server in self.servers:
             if server.name == row.server:
                 for i, existing in enumerate(server.conversations):
@@ -234,10 +294,32 @@ class ConversationList(Vertical):
             self._rebuild()
             return
         self._rows[row.key] = row
-        try:
-            self.options.replace_option_prompt(row.key, conv_prompt(row, self.clock(), row.key == self.current))
-        except Exception:
-            self._rebuild()
+        if old.status != row.status:
+            self._update_counts(self._counts_of())
+        self._dirty.add(row.key)
+        if self._dirty_timer is None:
+            self._dirty_timer = self.set_timer(1 / 20, self._apply_dirty)
+
+    def _apply_dirty(self) -> None:
+        self._dirty_timer = None
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return
+        now = self.clock()
+        width = self.options.row_width
+        for key in dirty:
+            row = self._rows.get(key)
+            if row is not None:
+                if not self.options.set_line_prompt(key, conv_prompt(row, now, key == self.current, width)):
+                    self._rebuild()
+                    return
+
+    def _counts_of(self) -> dict[ExecutionStatus, int]:
+        counts: dict[ExecutionStatus, int] = {}
+        for server in self.servers:
+            for row in server.conversations:
+                counts[row.status] = counts.get(row.status, 0) + 1
+        return counts
 
     def row(self, server: str, cid: str) -> ConvRow | None:
         return self._rows.get(conv_key(server, cid))
@@ -273,17 +355,38 @@ class ConversationList(Vertical):
 
     def _rebuild(self) -> None:
         now = self.clock()
+        width = self.options.row_width
         options: list[Option] = []
         self._rows = {}
+        self._dirty.clear()
         counts: dict[ExecutionStatus, int] = {}
         for server in self.servers:
             options.append(Option(server_prompt(server, now), id=f"s\x1f{server.name}", disabled=True))
             for row in self._visible(server.conversations):
                 self._rows[row.key] = row
-                options.append(Option(conv_prompt(row, now, row.key == self.current), id=row.key))
+                options.append(Option(conv_prompt(row, now, row.key == self.current, width), id=row.key))
             for row in server.conversations:
                 counts[row.status] = counts.get(row.status, 0) + 1
         opts = self.options
+        order = [o.id for o in options]
+        if order == [o.id for o in opts.options] and self._width == width:
+            # Same rows in the same places (a poll that changed nothing, or a few fields): touch only the
+            # lines whose text changed, instead of rebuilding (and re-measuring) every option.
+            for new, existing in zip(options, opts.options):
+                if new.id is not None and new.id.startswith("c\x1f"):
+                    opts.set_line_prompt(new.id, new.prompt)
+            for server in self.servers:
+                key = f"s\x1f{server.name}"
+                sig = _server_sig(server, now)
+                if self._server_shown.get(key) != sig:
+                    self._server_shown[key] = sig
+                    opts.replace_option_prompt(key, server_prompt(server, now))
+            self._order = [k for k in order if k in self._rows]
+            self._update_counts(counts)
+            return
+        self._width = width
+        self._order = [k for k in order if k in self._rows]
+        self._server_shown = {f"s\x1f{server.name}": _server_sig(server, now) for server in self.servers}
         previous = opts.highlighted_option.id if opts.highlighted_option is not None else self.current
         opts.set_options(options)
         target = previous if previous in self._rows else self.current
@@ -304,20 +407,31 @@ class ConversationList(Vertical):
         self._counts.update(text)
 
     def _tick(self) -> None:
+        """4 Hz: the spinners of running rows and the ages; only lines whose text changed are repainted."""
         now = self.clock()
         opts = self.options
+        width = opts.row_width
+        if width != self._width:
+            self._rebuild()
+            return
         for key, row in self._rows.items():
-            if row.status is ExecutionStatus.RUNNING:
-                try:
-                    opts.replace_option_prompt(key, conv_prompt(row, now, key == self.current))
-                except Exception:
-                    pass
+            if row.status is ExecutionStatus.RUNNING or key in self._dirty:
+                opts.set_line_prompt(key, conv_prompt(row, now, key == self.current, width))
+        self._dirty.clear()
         for server in self.servers:
             if server.state == "unreachable" and server.retry_at:
-                try:
-                    opts.replace_option_prompt(f"s\x1f{server.name}", server_prompt(server, now))
-                except Exception:
-                    pass
+                key = f"s\x1f{server.name}"
+                sig = _server_sig(server, now)
+                if self._server_shown.get(key) != sig:
+                    self._server_shown[key] = sig
+                    try:
+                        opts.replace_option_prompt(key, server_prompt(server, now))
+                    except Exception:
+                        pass
+
+    def on_resize(self) -> None:
+        if self.options.row_width != self._width:
+            self.call_after_refresh(self._rebuild)
 
     # ------------------------------------------------------------------ input
 

@@ -20,8 +20,11 @@ from .event_log import EventLog
 from .message_input import MessageInput
 from .queue_view import QueueView
 from .status_bar import StatusBar, StatusData
+from .token_stream import TokenStream
 
-TOKEN_HZ = 10
+# Streamed deltas are coalesced: the first one after a flush schedules the next flush this much later (arrival to
+# screen stays under ~100 ms; at most ~15 flushes a second however fast tokens come; none while nothing streams).
+TOKEN_DELAY = 0.05
 
 
 def _enum_value(value: Any) -> str:
@@ -34,7 +37,8 @@ class ConversationView(Vertical):
     ConversationView #conv-title { height: 1; background: $panel; padding: 0 1; }
     ConversationView #conv-empty { height: 1fr; content-align: center middle; color: $text-muted; display: none; }
     ConversationView.-empty #conv-empty { display: block; }
-    ConversationView.-empty EventLog, ConversationView.-empty #conv-title { display: none; }
+    ConversationView.-empty EventLog, ConversationView.-empty #conv-title,
+    ConversationView.-empty TokenStream { display: none; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -44,8 +48,11 @@ class ConversationView(Vertical):
         self.deleted = False  # the open conversation was deleted on the server (by someone else)
         self.pausing = False
         self._tokens_dirty = False
+        self._token_timer: Any = None
+        self._orphans_shown: tuple[int, int] = (0, 0)
         self._title = Static("", id="conv-title")
-        self._log = EventLog(id="event-log")
+        self._stream = TokenStream(id="token-stream")
+        self._log = EventLog(stream=self._stream, id="event-log")
         self._confirmation = ConfirmationPanel(id="confirmation")
         self._status = StatusBar(id="status-bar")
         self._input = MessageInput(id="message-input")
@@ -56,6 +63,7 @@ class ConversationView(Vertical):
         yield Static(Text("No conversation open.\n\nPick one on the left (enter), or ctrl+n for a new one.",
                           justify="center"), id="conv-empty")
         yield self._log
+        yield self._stream
         yield self._confirmation
         yield self._status
         yield self._input
@@ -63,7 +71,6 @@ class ConversationView(Vertical):
 
     def on_mount(self) -> None:
         self.add_class("-empty")
-        self.set_interval(1 / TOKEN_HZ, self._flush_tokens)
 
     @property
     def log_widget(self) -> EventLog:
@@ -100,7 +107,8 @@ class ConversationView(Vertical):
         self.log_widget.set_server_older(bool(getattr(session, "has_older", False)))
         await self.log_widget.show(list(session.timeline), getattr(tokens, "orphans", []))
         await self.log_widget.token_stream.clear()
-        self._tokens_dirty = True
+        self._orphans_shown = self._orphans_key(getattr(tokens, "orphans", []))
+        self.tokens_changed()
         self.update_status()
         self.update_queue()
         self.update_confirmation()
@@ -148,6 +156,8 @@ class ConversationView(Vertical):
         session = self.session
         if session is None or change.conversation_id != session.id:
             return
+        if not self.is_attached or self.app._exit:  # changes still queued while the app shuts down
+            return
         kind = _enum_value(change.kind)
         if kind == "events":
             if change.reordered:
@@ -157,7 +167,7 @@ class ConversationView(Vertical):
             self.update_older()
             self.update_confirmation()
         elif kind == "tokens":
-            self._tokens_dirty = True
+            self.tokens_changed()
         elif kind == "outbox":
             self.update_queue()
             self.update_status()
@@ -172,14 +182,31 @@ class ConversationView(Vertical):
                 self.update_confirmation()
                 self.update_title()
 
+    def tokens_changed(self) -> None:
+        """The streamed text changed: flush it soon (one flush for every delta that arrives meanwhile)."""
+        self._tokens_dirty = True
+        if self._token_timer is None and self.is_mounted:
+            self._token_timer = self.set_timer(TOKEN_DELAY, self._timed_flush)
+
+    @staticmethod
+    def _orphans_key(orphans: list) -> tuple[int, int]:
+        return len(orphans), id(orphans[-1]) if orphans else 0
+
+    async def _timed_flush(self) -> None:
+        self._token_timer = None
+        if self.is_attached:
+            await self._flush_tokens()
+
     async def _flush_tokens(self) -> None:
         if not self._tokens_dirty or self.session is None:
             return
         self._tokens_dirty = False
         tokens = self.session.tokens
-        self.log_widget.add_orphans(list(tokens.orphans))
+        orphans = tokens.orphans
+        if self._orphans_key(orphans) != self._orphans_shown:
+            self._orphans_shown = self._orphans_key(orphans)
+            self.log_widget.add_orphans(list(orphans))
         await self.log_widget.token_stream.set_text(tokens.content, tokens.reasoning)
-        self.log_widget.call_after_refresh(self.log_widget._settle)
 
     # ------------------------------------------------------------------ parts
 

@@ -139,31 +139,34 @@ class EventLog(VerticalScroll, can_focus=True):
     class OlderWanted(Message):
         """The user reached the top and every held event is mounted: fetch older ones from the server."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, stream: TokenStream | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._events: list[Event] = []  # every shown event of the conversation held by the session
         self._first = 0  # _events[_first:_last] are mounted
         self._last = 0
         self._pending: list[Event] = []
+        self._flush_timer: Any = None
         self._orphans: list[Any] = []
         self._orphans_seen = 0
         self._selected: Static | None = None
         self.server_older = False  # the server holds events older than the session's
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
+        self._older_keys = False
+        self._marks: tuple[Text | None, Text | None] = (None, None)  # the texts of the two marks now shown
         self._older = Static("", id="older")
         self._newer = Static("", id="newer")
-        self._stream = TokenStream(id="token-stream")
+        # The live reply: shown by the conversation view under this log, outside its scroll content (a growing
+        # reply inside it would re-arrange and repaint every mounted event on each token).
+        self._stream = stream if stream is not None else TokenStream(id="token-stream")
 
     def compose(self):
         yield self._older
         yield self._newer
-        yield self._stream
 
     def on_mount(self) -> None:
         self._older.display = False
         self._newer.display = False
-        self.set_interval(1 / FLUSH_HZ, self._flush)
 
     @property
     def following(self) -> bool:
@@ -270,8 +273,16 @@ class EventLog(VerticalScroll, can_focus=True):
         self._update_marks()
 
     def append(self, events: Iterable[Event]) -> None:
-        """Queue new events; they are mounted by the next flush."""
+        """Queue new events; they are mounted by the next flush (at most `FLUSH_HZ` a second, none when idle)."""
+        before = len(self._pending)
         self._pending.extend(e for e in events if render.is_shown(e))
+        if len(self._pending) > before and self._flush_timer is None and self.is_mounted:
+            self._flush_timer = self.set_timer(1 / FLUSH_HZ, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._flush_timer = None
+        if self.is_attached:
+            self._flush()
 
     def add_orphans(self, orphans: list[Any]) -> None:
         new = orphans[self._orphans_seen:] if len(orphans) >= self._orphans_seen else orphans[-1:]
@@ -291,9 +302,18 @@ class EventLog(VerticalScroll, can_focus=True):
         self._events.extend(batch)
         if was_at_tail:
             self._last = len(self._events)
-            self.mount_all([EventItem(e) for e in batch], before=self._newer)
+            if len(batch) >= WINDOW and self.following and self._selected is None:
+                # The batch alone fills the window: mount only its tail (the rest stays held, for scrolling up)
+                # and unmount what was there, rather than mounting everything and trimming it again.
+                self._first = self._last - WINDOW
+                drop = self._event_items()
+                if drop:
+                    self.remove_children(drop)
+                self.mount_all([EventItem(e) for e in batch[-WINDOW:]], before=self._newer)
+            else:
+                self.mount_all([EventItem(e) for e in batch], before=self._newer)
+                self._trim_top_following()
             self.call_after_refresh(self._settle)
-            self._trim_top_following()
         self._update_marks()
 
     def _trim_top_following(self) -> None:
@@ -308,20 +328,30 @@ class EventLog(VerticalScroll, can_focus=True):
                 self.remove_children(drop)
 
     def _update_marks(self) -> None:
-        if self.has_focus:
-            self.refresh_bindings()
+        older_keys = self._first > 0 or self.server_older  # what `check_action` decides (home: older / top)
+        if older_keys != self._older_keys:
+            self._older_keys = older_keys
+            if self.has_focus:
+                self.refresh_bindings()
         older = self._older
+        label = None
         if self.loading_older:
-            older.update(Text("loading older…", style="dim italic"))
+            label = Text("loading older…", style="dim italic")
         elif self._first > 0:
-            older.update(Text(f"↑ {self._first} older events (scroll up or press home)", style="dim"))
+            label = Text(f"↑ {self._first} older events (scroll up or press home)", style="dim")
         elif self.server_older:
             count = f"{self.server_remaining} " if self.server_remaining else ""
-            older.update(Text(f"↑ {count}older events on the server (scroll up or press home)", style="dim"))
+            label = Text(f"↑ {count}older events on the server (scroll up or press home)", style="dim")
+        if label is not None and label != self._marks[0]:  # an unchanged line is not laid out again
+            older.update(label)
+        self._marks = (label if label is not None else self._marks[0], self._marks[1])
         older.display = self.loading_older or self._first > 0 or self.server_older
         newer = len(self._events) - self._last + len(self._pending)
         if newer > 0 and not self.at_tail:
-            self._newer.update(Text(f"↓ {newer} newer events (scroll down, or end for the newest)", style="dim"))
+            label = Text(f"↓ {newer} newer events (scroll down, or end for the newest)", style="dim")
+            if label != self._marks[1]:
+                self._newer.update(label)
+                self._marks = (self._marks[0], label)
             self._newer.display = True
         else:
             self._newer.display = False

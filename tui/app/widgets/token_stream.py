@@ -1,38 +1,201 @@
-"""The LLM's reply while it streams: reasoning apart (dim), content as markdown via `Markdown.get_stream()`.
+"""The LLM's reply while it streams, in its own bounded panel under the event log (outside its scroll content).
 
-Fed by `set_text(content, reasoning)` at ~10 Hz from the conversation view; it writes only the new suffix. When
-the final message or action lands the session clears its buffer and this widget empties and hides.
+The panel shows the newest lines of the reply as plain text (reasoning dim and italic above it); the final message
+replaces it in the log, rendered as markdown, once it lands (the session then clears its buffer and this panel
+empties and hides). The log therefore stays still while tokens arrive, and each flush repaints only the lines of
+the panel that changed (usually just the last one): a frame carries a line or two, not the screen.
+
+Fed by `set_text(content, reasoning)` from the conversation view, which coalesces deltas (a flush at most every
+~50 ms, none when nothing changed).
 """
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Markdown, Static
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
 
 from .. import render
+
+_CHUNK = 4096  # a very long line is wrapped from a multiple of this (stable wraps, bounded work per flush)
+
+
+def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> list[tuple[str, str]]:
+    """The last logical lines of `source` (enough to fill `height` rows at any width), each with a style."""
+    if not source:
+        return []
+    lines = source.split("\n")
+    tail = lines[-(height + 1):]
+    styles: list[str] = []
+    if fence_aware:
+        # Inside a ``` fence (counted over the text before the tail): code is dim, headings bold.
+        start = len(source) - sum(len(t) + 1 for t in tail) + 1
+        fenced = source.count("```", 0, max(0, start)) % 2 == 1
+        for line in tail:
+            stripped = line.lstrip()
+            if stripped.startswith("```"):
+                styles.append("dim")
+                fenced = not fenced
+            elif fenced:
+                styles.append("dim")
+            elif stripped.startswith("#"):
+                styles.append("bold")
+            else:
+                styles.append(style)
+    else:
+        styles = [style] * len(tail)
+    return list(zip(tail, styles))
+
+
+_INLINE = re.compile(r"\*\*([^*\n]+)\*\*|`([^`\n]+)`")
+
+
+def _inline(line: str, style: str) -> Text:
+    """A line with the commonest inline markdown shown as such (**bold**, `code`); the rest stays as typed."""
+    text = Text(style=style, no_wrap=False, overflow="fold", end="")
+    pos = 0
+    for match in _INLINE.finditer(line):
+        text.append(line[pos:match.start()])
+        if match.group(1) is not None:
+            text.append(match.group(1), style="bold")
+        else:
+            text.append(match.group(2), style="bold dim")
+        pos = match.end()
+    text.append(line[pos:])
+    return text
+
+
+class StreamTail(Widget):
+    """The newest rows of the streaming text; repaints only the rows that changed since the last frame."""
+
+    DEFAULT_CSS = """
+    StreamTail { height: 2; }
+    """
+
+    MAX_ROWS = 10
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = ""  # the reply text shown so far (what a screen frame holds)
+        self.reasoning = ""
+        self._rows: list[Text] = []
+        self._strips: list[Strip] = []
+        self._size = Size(0, 0)
+        self._height = 2
+
+    def _cap(self) -> int:
+        """At most 10 rows, and no more than ~30% of the screen (the log keeps most of it)."""
+        return max(2, min(self.MAX_ROWS, (self.screen.size.height * 3) // 10))
+
+    def _bucket(self, rows: int, cap: int) -> int:
+        """The panel grows in a few steps (2, 5, the cap rows), not one layout per new line."""
+        for step in (2, 5):
+            if rows <= step:
+                return min(step, cap)
+        return cap
+
+    def set_text(self, content: str, reasoning: str = "") -> None:
+        if content == self.source and reasoning == self.reasoning:
+            return
+        self.source = content
+        self.reasoning = reasoning
+        self._relayout()
+
+    def on_resize(self) -> None:
+        self._relayout(force=True)
+
+    def _wrap(self, width: int, height: int) -> list[Text]:
+        console = self.app.console
+        rows: list[Text] = []
+        parts: list[tuple[str, str]] = []
+        if self.reasoning:
+            parts += _display_lines(self.reasoning, "dim italic", height, False)
+        if self.source:
+            parts += _display_lines(self.source, "", height, True)
+        for line, style in reversed(parts):
+            if len(line) > height * width * 2:
+                cut = ((len(line) - height * width) // _CHUNK) * _CHUNK
+                line = line[cut:]
+            text = _inline(line.expandtabs(4), style) if style != "dim" else Text(line.expandtabs(4), style=style)
+            wrapped = text.wrap(console, width) if line else [Text("", style=style)]
+            rows[:0] = list(wrapped)
+            if len(rows) >= height:
+                break
+        return rows[-height:] if height else []
+
+    def _relayout(self, force: bool = False) -> None:
+        size = self.content_size
+        width, height = size.width, size.height
+        if width <= 0:
+            return
+        cap = self._cap()
+        rows = self._wrap(width, cap)
+        want = max(self._height, self._bucket(len(rows), cap)) if self.source or self.reasoning else 2
+        want = min(want, cap)
+        if want != self._height:
+            self._height = want
+            self.styles.height = want  # the resize that follows paints the rows
+            return
+        if height <= 0:
+            return
+        rows = rows[-height:]
+        rows += [Text("")] * (height - len(rows))
+        console = self.app.console
+        base = self.rich_style
+        resized = force or size != self._size or len(self._strips) != height
+        self._size = size
+        old = self._rows
+        strips = self._strips if not resized else [Strip.blank(width, base)] * height
+        changed: list[int] = []
+        for y, row in enumerate(rows):
+            if not resized and y < len(old) and old[y] == row:
+                continue
+            segments = list(row.render(console))
+            strip = Strip(segments).crop_extend(0, width, base).apply_style(base)
+            strips[y] = strip
+            changed.append(y)
+        self._rows = rows
+        self._strips = strips
+        if resized:
+            self.refresh()
+        else:
+            for y in changed:
+                self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips) and self._strips[y].cell_length == self.content_size.width:
+            return self._strips[y]
+        return Strip.blank(self.content_size.width, self.rich_style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rows = []  # the base style changed (theme): every row is painted again
+        self.call_later(self._relayout, True)
 
 
 class TokenStream(Vertical):
     DEFAULT_CSS = """
-    TokenStream { height: auto; display: none; padding: 0 1; margin: 1 0 0 0; border-left: thick $accent; }
+    TokenStream { height: auto; display: none; padding: 0 1; border-left: thick $accent;
+                  background: $background; }
     TokenStream.-active { display: block; }
     TokenStream #stream-label { height: 1; color: $text-muted; }
-    TokenStream #stream-reasoning { color: $text-muted; text-style: italic; height: auto; max-height: 8; }
-    TokenStream Markdown { layout: stream; margin: 0; padding: 0; height: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._written = ""
         self._reasoning = ""
-        self._stream = None
+        self._tail = StreamTail(id="stream-markdown")
 
     def compose(self) -> ComposeResult:
         yield Static(Text("▍ streaming…", style="italic"), id="stream-label")
-        yield Static("", id="stream-reasoning")
-        yield Markdown("", id="stream-markdown")
+        yield self._tail
 
     @property
     def text(self) -> str:
@@ -43,44 +206,20 @@ class TokenStream(Vertical):
         return self._reasoning
 
     async def set_text(self, content: str, reasoning: str = "") -> None:
-        content = render.clean(content)
-        reasoning = render.clean(reasoning)
+        content = render.clean(content) if content != self._written else content
+        reasoning = render.clean(reasoning) if reasoning != self._reasoning else reasoning
         if not content and not reasoning:
             await self.clear()
             return
-        self.add_class("-active")
-        if reasoning != self._reasoning:
-            self._reasoning = reasoning
-            tail = "\n".join(reasoning.splitlines()[-6:])
-            self.query_one("#stream-reasoning", Static).update(Text(tail, style="italic"))
-        if content == self._written:
+        if content == self._written and reasoning == self._reasoning and self.has_class("-active"):
             return
-        md = self.query_one("#stream-markdown", Markdown)
-        if content.startswith(self._written) and self._stream is not None:
-            chunk = content[len(self._written):]
-        else:
-            await self._stop()
-            await md.update("")
-            chunk = content
-            self._stream = Markdown.get_stream(md)
         self._written = content
-        await self._stream.write(chunk)
-
-    async def _stop(self) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            try:
-                await stream.stop()
-            except Exception:
-                pass
+        self._reasoning = reasoning
+        self._tail.set_text(content, reasoning)
+        self.add_class("-active")
 
     async def clear(self) -> None:
-        if not self._written and not self._reasoning and self._stream is None:
-            self.remove_class("-active")
-            return
-        await self._stop()
         self._written = ""
         self._reasoning = ""
-        self.query_one("#stream-reasoning", Static).update("")
-        await self.query_one("#stream-markdown", Markdown).update("")
+        self._tail.set_text("", "")
         self.remove_class("-active")
