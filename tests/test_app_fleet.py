@@ -37,7 +37,7 @@ async def test_create_from_dialog(demo_server, tmp_path):
         app.screen.query_one("#first-message", TextArea).load_text("[text] hi from the dialog")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.current is not None, what="opened")
-        await wait_for(pilot, lambda: "hi from the dialog" in log_text(app), timeout=10, what="first message")
+        await wait_for(pilot, lambda: "hi from the dialog" in log_text(app), timeout=20, what="first message")
         cid = app.current[1]
         await wait_for(pilot, lambda: app.fleet_list.row("demo", cid) is not None, what="row in the list")
         assert app.session.info is None or app.session.info.working_dir in ("", "/workspace/from-dialog")
@@ -51,7 +51,7 @@ async def test_delete_with_confirmation(demo_server, tmp_path):
         await pilot.press("f8")
         await wait_for(pilot, lambda: app.screen.query("#yes"), what="confirm dialog")
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.fleet_list.row("demo", cid) is None, timeout=10, what="row gone")
+        await wait_for(pilot, lambda: app.fleet_list.row("demo", cid) is None, timeout=20, what="row gone")
         assert app.current is None
         assert cid not in app.fleet.entry("demo").conversations
         assert app.view.has_class("-empty")

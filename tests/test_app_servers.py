@@ -61,7 +61,7 @@ async def test_conversation_deleted_elsewhere(demo_server, tmp_path):
             await other.delete_conversation(cid)
         finally:
             await other.aclose()
-        await wait_for(pilot, lambda: "deleted" in app.view.status_bar.plain, timeout=10, what="deleted shown")
+        await wait_for(pilot, lambda: "deleted" in app.view.status_bar.plain, timeout=20, what="deleted shown")
         await wait_for(pilot, lambda: str(session.connection.state.value) == "stopped", what="stopped")
         await pilot.pause(1.0)  # a few fleet polls later: still there, still no crash
         assert app.is_running and app.current == ("demo", cid)

@@ -119,14 +119,14 @@ async def test_interrupt_only_keeps_queue(slow_server, tmp_path):
         await pilot.press("escape")
         await wait_for(pilot, lambda: session.turn.interrupting or session.status is ExecutionStatus.PAUSED,
                        what="interrupting")
-        await wait_for(pilot, lambda: session.status is ExecutionStatus.PAUSED, timeout=10, what="paused")
+        await wait_for(pilot, lambda: session.status is ExecutionStatus.PAUSED, timeout=20, what="paused")
         await pilot.pause(0.3)
         assert [i.text for i in session.outbox.items] == ["[text] waiting in line"]
         assert "waiting in line" not in log_text(app)
         assert "interrupted" in log_text(app)
         assert app.applies("resume")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: "waiting in line" in log_text(app), timeout=10, what="queue resumed")
+        await wait_for(pilot, lambda: "waiting in line" in log_text(app), timeout=20, what="queue resumed")
 
 
 async def test_pause_and_resume(slow_server, tmp_path):
@@ -144,7 +144,7 @@ async def test_pause_and_resume(slow_server, tmp_path):
         await wait_for(pilot, lambda: app.applies("resume"), what="resume offered")
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: session.status in (ExecutionStatus.RUNNING, ExecutionStatus.FINISHED),
-                       timeout=10, what="running again")
+                       timeout=20, what="running again")
         await wait_for(pilot, lambda: session.status is ExecutionStatus.FINISHED, timeout=15, what="finished")
 
 
@@ -160,7 +160,7 @@ async def test_approve(demo_server, tmp_path):
         assert app.applies("approve") and app.applies("reject")
         await pilot.press("ctrl+y")
         await wait_for(pilot, lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION,
-                       timeout=10, what="left waiting")
+                       timeout=20, what="left waiting")
         await wait_for(pilot, lambda: not app.view.confirmation.has_class("-active"), what="panel hidden")
 
 
@@ -176,7 +176,7 @@ async def test_reject_with_reason(demo_server, tmp_path):
         from textual.widgets import Input
         app.screen.query_one(Input).value = "not today"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "not today" in log_text(app), timeout=10, what="rejection in the log")
+        await wait_for(pilot, lambda: "not today" in log_text(app), timeout=20, what="rejection in the log")
 
 
 async def test_quit_while_streaming_is_clean(tmp_path):
