@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.geometry import Region
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -27,6 +28,7 @@ from .. import render
 from ..render import styled
 
 SORTS = ("recent", "status", "title")
+TICK_HZ = 2  # spinners and ages: enough to show life, few repaints (and bytes) with many running rows
 _STATUS_ORDER = {
     ExecutionStatus.WAITING_FOR_CONFIRMATION: 0,
     ExecutionStatus.ERROR: 1,
@@ -164,6 +166,23 @@ class FleetOptions(OptionList):
 
     BINDINGS = [Binding("enter", "select", "Open", key_display="⏎")]
 
+    # Moving the cursor repaints the two lines it leaves and enters, not the whole list (a scroll, when the
+    # cursor leaves the window, repaints everything anyway).
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
+
+    def _watch_highlighted(self, old: int | None, new: int | None) -> None:
+        width = self.scrollable_content_region.width
+        for index in (old, new):
+            if index is None:
+                continue
+            line = self._index_to_line.get(index)
+            if line is None:
+                self.refresh()
+                return
+            y = line - self.scroll_offset.y
+            height = self._heights.get(index, 1)
+            self.refresh(Region(0, y, width, height))
+
     @property
     def row_width(self) -> int:
         """Cells a one-line option has (0 before the first layout)."""
@@ -259,6 +278,7 @@ class ConversationList(Vertical):
         self._server_shown: dict[str, tuple] = {}  # what each server line shows (`_server_sig`)
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
+        self._counts_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self._counts
@@ -266,7 +286,7 @@ class ConversationList(Vertical):
         yield self._options
 
     def on_mount(self) -> None:
-        self.set_interval(1 / 4, self._tick)
+        self.set_interval(1 / TICK_HZ, self._tick)
 
     @property
     def options(self) -> FleetOptions:
@@ -404,10 +424,14 @@ class ConversationList(Vertical):
         text.append(f"· {self.sort}", style="dim")
         if self.filter_text:
             text.append(f" · /{render.one_line(self.filter_text, 12)}", style="bold")
-        self._counts.update(text)
+        if text == self._counts_shown:
+            return
+        self._counts_shown = text
+        # One fixed-height line: no layout of the screen (a layout repaints every visible line of the list).
+        self._counts.update(text, layout=False)
 
     def _tick(self) -> None:
-        """4 Hz: the spinners of running rows and the ages; only lines whose text changed are repainted."""
+        """2 Hz: the spinners of running rows and the ages; only lines whose text changed are repainted."""
         now = self.clock()
         opts = self.options
         width = opts.row_width

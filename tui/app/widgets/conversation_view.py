@@ -24,7 +24,7 @@ from .token_stream import TokenStream
 
 # Streamed deltas are coalesced: the first one after a flush schedules the next flush this much later (arrival to
 # screen stays under ~100 ms; at most ~15 flushes a second however fast tokens come; none while nothing streams).
-TOKEN_DELAY = 0.05
+TOKEN_DELAY = 0.04
 
 
 def _enum_value(value: Any) -> str:

@@ -84,9 +84,10 @@ class StatusBar(Static):
         super().__init__("", id=id)
         self.data = StatusData()
         self._clock = clock
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
-        self.set_interval(1 / 2, self._tick)
+        self.set_interval(1.0, self._tick)  # the turn time shows seconds
 
     def _now(self) -> float:
         clock = self._clock or getattr(self.app, "clock", None)
@@ -96,12 +97,19 @@ class StatusBar(Static):
 
     def set_data(self, data: StatusData) -> None:
         self.data = data
-        self.update(status_text(data, self._now()))
+        self._show(status_text(data, self._now()))
+
+    def _show(self, text: Text) -> None:
+        """Repaint only when the line changed; never a layout (the bar is one fixed-height line)."""
+        if text == self._shown:
+            return
+        self._shown = text
+        self.update(text, layout=False)
 
     def _tick(self) -> None:
         d = self.data
         if d.status is ExecutionStatus.RUNNING or d.connection in ("reconnecting",) or d.interrupting:
-            self.update(status_text(d, self._now()))
+            self._show(status_text(d, self._now()))
 
     @property
     def plain(self) -> str:

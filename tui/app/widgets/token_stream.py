@@ -30,8 +30,7 @@ def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> l
     """The last logical lines of `source` (enough to fill `height` rows at any width), each with a style."""
     if not source:
         return []
-    lines = source.split("\n")
-    tail = lines[-(height + 1):]
+    tail = source.rsplit("\n", height + 1)[-(height + 1):]  # from the end: no split of the whole reply
     styles: list[str] = []
     if fence_aware:
         # Inside a ``` fence (counted over the text before the tail): code is dim, headings bold.
@@ -88,21 +87,22 @@ class StreamTail(Widget):
         self._strips: list[Strip] = []
         self._size = Size(0, 0)
         self._height = 2
+        self._anchor = 0  # the first logical line the panel shows (see `_window`)
 
     def _cap(self) -> int:
         """At most 10 rows, and no more than ~30% of the screen (the log keeps most of it)."""
         return max(2, min(self.MAX_ROWS, (self.screen.size.height * 3) // 10))
 
     def _bucket(self, rows: int, cap: int) -> int:
-        """The panel grows in a few steps (2, 5, the cap rows), not one layout per new line."""
-        for step in (2, 5):
-            if rows <= step:
-                return min(step, cap)
+        """The panel opens at its full height at once: every change of its height moves (and so repaints) the
+        whole log above it, so it changes once when a reply starts and once when it lands, not as it grows."""
         return cap
 
     def set_text(self, content: str, reasoning: str = "") -> None:
         if content == self.source and reasoning == self.reasoning:
             return
+        if not content.startswith(self.source) or not reasoning.startswith(self.reasoning):
+            self._anchor = 0
         self.source = content
         self.reasoning = reasoning
         self._relayout()
@@ -110,24 +110,51 @@ class StreamTail(Widget):
     def on_resize(self) -> None:
         self._relayout(force=True)
 
-    def _wrap(self, width: int, height: int) -> list[Text]:
+    def _wrap(self, width: int, height: int) -> list[tuple[int, Text]]:
+        """The rows of the last logical lines (at least `height` rows when there are that many), each with the
+        index of its logical line (reasoning lines first, then the reply's)."""
         console = self.app.console
-        rows: list[Text] = []
+        rows: list[tuple[int, Text]] = []
         parts: list[tuple[str, str]] = []
         if self.reasoning:
             parts += _display_lines(self.reasoning, "dim italic", height, False)
         if self.source:
             parts += _display_lines(self.source, "", height, True)
-        for line, style in reversed(parts):
+        last = self.reasoning.count("\n") + (1 if self.reasoning else 0) + self.source.count("\n") \
+            + (1 if self.source else 0) - 1
+        for offset, (line, style) in enumerate(reversed(parts)):
             if len(line) > height * width * 2:
                 cut = ((len(line) - height * width) // _CHUNK) * _CHUNK
                 line = line[cut:]
             text = _inline(line.expandtabs(4), style) if style != "dim" else Text(line.expandtabs(4), style=style)
             wrapped = text.wrap(console, width) if line else [Text("", style=style)]
-            rows[:0] = list(wrapped)
+            rows[:0] = [(last - offset, row) for row in wrapped]
             if len(rows) >= height:
                 break
-        return rows[-height:] if height else []
+        return rows
+
+    def _window(self, rows: list[tuple[int, Text]], height: int) -> list[Text]:
+        """The rows to show: from the anchor line on while they fit; when they no longer do, the window jumps
+        ahead so that about half the panel is free again. The panel therefore scrolls by half a page every few
+        lines instead of by one row with every new line (which rewrites every row of it on the terminal)."""
+        if not rows:
+            self._anchor = 0
+            return []
+        first, newest = rows[0][0], rows[-1][0]
+        if self._anchor > newest:
+            self._anchor = 0  # the text was replaced (a new reply)
+        visible = [row for index, row in rows if index >= self._anchor]
+        if self._anchor >= first and len(visible) <= height:
+            return visible
+        keep = max(1, height // 2)
+        anchor = newest
+        for index in sorted({index for index, _ in rows}, reverse=True):
+            if sum(1 for i, _ in rows if i >= index) > keep:
+                break
+            anchor = index
+        self._anchor = anchor
+        visible = [row for index, row in rows if index >= anchor]
+        return visible[-height:]
 
     def _relayout(self, force: bool = False) -> None:
         size = self.content_size
@@ -135,7 +162,8 @@ class StreamTail(Widget):
         if width <= 0:
             return
         cap = self._cap()
-        rows = self._wrap(width, cap)
+        wrapped = self._wrap(width, cap)
+        rows = [row for _, row in wrapped]
         want = max(self._height, self._bucket(len(rows), cap)) if self.source or self.reasoning else 2
         want = min(want, cap)
         if want != self._height:
@@ -144,7 +172,7 @@ class StreamTail(Widget):
             return
         if height <= 0:
             return
-        rows = rows[-height:]
+        rows = self._window(wrapped, height)
         rows += [Text("")] * (height - len(rows))
         console = self.app.console
         base = self.rich_style
