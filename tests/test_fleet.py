@@ -61,3 +61,35 @@ async def _until(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "not reached in time"
         await asyncio.sleep(0.05)
+
+
+async def test_a_poll_that_began_before_a_create_does_not_report_it_removed():
+    with DemoServer() as srv:
+        fleet = Fleet([ServerConfig("demo", srv.base_url)])
+        changes = []
+        fleet.subscribe(changes.append)
+        try:
+            client = fleet.client("demo")
+            await fleet.refresh()
+            real_search = client.search_conversations
+            gate = asyncio.Event()
+
+            async def slow_search(**kwargs):
+                result = await real_search(**kwargs)  # the list as it was when the poll began...
+                await gate.wait()  # ...arrives after the conversation was created
+                return result
+
+            client.search_conversations = slow_search
+            poll = asyncio.create_task(fleet.refresh())
+            await asyncio.sleep(0.2)
+            cid = await new_conversation(client)
+            fleet.add_local("demo", await client.get_conversation(cid))
+            gate.set()
+            await poll
+            assert cid in fleet.entry("demo").conversations
+            assert not any(cid in c.removed for c in changes)
+            client.search_conversations = real_search
+            await fleet.refresh()
+            assert cid in fleet.entry("demo").conversations and not fleet.entry("demo").added_at
+        finally:
+            await fleet.aclose()

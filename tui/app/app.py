@@ -611,9 +611,7 @@ class OpenHandsApp(App):
         request = StartConversationRequest.build(model=spec.model, working_dir=spec.working_dir,
                                                  base_url=spec.base_url, api_key=spec.api_key, confirm=spec.confirm)
         info = await client.create_conversation(request)
-        entry = self.fleet.entry(spec.server)
-        entry.conversations.setdefault(info.id, info)
-        self.fleet.poke()
+        self.fleet.add_local(spec.server, info)
         self.refresh_fleet()
         await self.open_conversation(spec.server, info.id)
         if spec.first_message.strip():

@@ -49,6 +49,9 @@ class ServerEntry:
     conversations: dict[str, ConversationInfo] = field(default_factory=dict)
     failures: int = 0
     next_poll: float = 0.0  # monotonic
+    # Conversations this client created, by the (monotonic) time they were added: a poll that began before
+    # that moment cannot list them yet, and must not report them as removed.
+    added_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -138,8 +141,17 @@ class Fleet:
         entries = self.servers if server_name is None else [self.entry(server_name)]
         await asyncio.gather(*(self._refresh_one(e) for e in entries))
 
+    def add_local(self, server_name: str, info: ConversationInfo) -> None:
+        """A conversation this client just created: listed at once, before the next poll sees it."""
+        entry = self.entry(server_name)
+        entry.conversations.setdefault(info.id, info)
+        entry.added_at[info.id] = time.monotonic()
+        self._emit(FleetChange(server_name, added=(info.id,)))
+        self.poke()
+
     async def _refresh_one(self, entry: ServerEntry) -> None:
         before = (entry.state, entry.message)
+        started = time.monotonic()
         try:
             infos = await entry.client.search_conversations()
         except AgentServerError as error:
@@ -163,6 +175,11 @@ class Fleet:
         entry.state, entry.message, entry.retry_at = ServerState.OK, "", None
         fresh = {info.id: info for info in infos}
         old = entry.conversations
+        for cid, added in list(entry.added_at.items()):
+            if cid in fresh or added < started - 60:
+                del entry.added_at[cid]  # listed now (or long gone): an ordinary conversation from here on
+            elif added >= started and cid in old:
+                fresh[cid] = old[cid]  # created while this poll was under way
         added = tuple(cid for cid in fresh if cid not in old)
         removed = tuple(cid for cid in old if cid not in fresh)
         changed = tuple(cid for cid in fresh if cid in old and _fingerprint(fresh[cid]) != _fingerprint(old[cid]))
