@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import random
 import re
+import socket
+import struct
 
 
 class DroppingProxy:
@@ -45,9 +47,11 @@ class DroppingProxy:
         pair = (writer, up_writer)
         self._pairs.add(pair)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, inspect) -> None:
             try:
                 while data := await src.read(65536):
+                    if not inspect(data, pair):
+                        return
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.CancelledError):
@@ -56,26 +60,34 @@ class DroppingProxy:
                 with contextlib.suppress(Exception):
                     dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, self._client_bytes), pipe(up_reader, writer, self._server_bytes))
         self._pairs.discard(pair)
 
-    def drop_all(self) -> int:
-        """Cut every open connection abruptly (RST where possible), like a flaky network."""
-        n = 0
-        for down, up in list(self._pairs):
-            for w in (down, up):
-                with contextlib.suppress(Exception):
-                    sock = w.get_extra_info("socket")
-                    if sock is not None:
-                        import socket
-                        import struct
+    # Hooks for subclasses: see every chunk before it is forwarded; False drops the connection's direction.
+    def _client_bytes(self, data: bytes, pair) -> bool:
+        return True
 
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    w.transport.abort()
-            n += 1
+    def _server_bytes(self, data: bytes, pair) -> bool:
+        return True
+
+    @staticmethod
+    def _abort(pair) -> None:
+        """Reset both sides of one proxied connection (RST where possible)."""
+        for w in pair:
+            with contextlib.suppress(Exception):
+                sock = w.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                w.transport.abort()
+
+    def drop_all(self) -> int:
+        """Cut every open connection abruptly, like a flaky network."""
+        pairs = list(self._pairs)
+        for pair in pairs:
+            self._abort(pair)
         self._pairs.clear()
-        self.drops += n
-        return n
+        self.drops += len(pairs)
+        return len(pairs)
 
     async def chaos(self, stop: asyncio.Event, low: float = 0.2, high: float = 2.0, seed: int = 7) -> None:
         """Drop every connection at random intervals until `stop` is set."""
@@ -95,6 +107,7 @@ class CuttingProxy(DroppingProxy):
     def __init__(self, target_host: str, target_port: int) -> None:
         super().__init__(target_host, target_port)
         self._armed: tuple[bytes, ...] | None = None
+        self._doomed: set = set()
         self.cut = 0
         self.cut_event = asyncio.Event()
 
@@ -103,63 +116,20 @@ class CuttingProxy(DroppingProxy):
         self._armed = patterns
         self.cut_event = asyncio.Event()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.accepting:
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.close()
-            return
-        pair = (writer, up_writer)
-        self._pairs.add(pair)
-        doomed = False
+    def _client_bytes(self, data: bytes, pair) -> bool:
+        if self._armed is not None and all(p in data for p in self._armed):
+            self._armed = None
+            self._doomed.add(pair)
+        return True
 
-        def abort() -> None:
-            import socket
-            import struct
-
-            for w in (writer, up_writer):
-                with contextlib.suppress(Exception):
-                    sock = w.get_extra_info("socket")
-                    if sock is not None:
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    w.transport.abort()
-
-        async def upstream() -> None:
-            nonlocal doomed
-            try:
-                while data := await reader.read(65536):
-                    if self._armed is not None and all(p in data for p in self._armed):
-                        self._armed = None
-                        doomed = True
-                    up_writer.write(data)
-                    await up_writer.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    up_writer.close()
-
-        async def downstream() -> None:
-            try:
-                while data := await up_reader.read(65536):
-                    if doomed:
-                        abort()
-                        self.cut += 1
-                        self.cut_event.set()
-                        return
-                    writer.write(data)
-                    await writer.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                with contextlib.suppress(Exception):
-                    writer.close()
-
-        await asyncio.gather(upstream(), downstream())
-        self._pairs.discard(pair)
+    def _server_bytes(self, data: bytes, pair) -> bool:
+        if pair in self._doomed:
+            self._doomed.discard(pair)
+            self._abort(pair)
+            self.cut += 1
+            self.cut_event.set()
+            return False
+        return True
 
 
 class RecordingProxy(DroppingProxy):
@@ -170,16 +140,9 @@ class RecordingProxy(DroppingProxy):
         super().__init__(target_host, target_port)
         self.sent = bytearray()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        proxy = self
-
-        class Tap:
-            async def read(self, n: int) -> bytes:
-                data = await reader.read(n)
-                proxy.sent.extend(data)
-                return data
-
-        await DroppingProxy._handle(self, Tap(), writer)  # type: ignore[arg-type]
+    def _client_bytes(self, data: bytes, pair) -> bool:
+        self.sent.extend(data)
+        return True
 
     def request_lines(self) -> list[str]:
         """The first line of every HTTP request (method, URL, version): where a key must never be."""
