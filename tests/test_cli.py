@@ -188,3 +188,14 @@ def test_send_to_a_conversation_waiting_for_confirmation_is_refused_with_code_5(
     out = cli("--server", server.base_url, "send", cid, "[text] another", "--timeout", "20")
     assert out.returncode == 5 and "approv" in out.stderr
     assert cli("--server", server.base_url, "approve", cid).returncode == 0
+
+
+def test_watch_prints_one_readable_line_per_event(server):
+    cid = new(server)
+    assert cli("--server", server.base_url, "send", cid, "[bash] go", "--wait").returncode == 0
+    out = cli("--server", server.base_url, "watch", cid, "--until-done")
+    lines = out.stdout.splitlines()
+    assert any("MessageEvent" in line and "user: [bash] go" in line for line in lines)
+    assert any("ActionEvent" in line and "terminal" in line for line in lines)
+    assert any("stats: $" in line for line in lines)
+    assert len(lines) == len(json.loads(cli("--server", server.base_url, "export", cid, "--format", "json").stdout)["events"])

@@ -107,3 +107,28 @@ def to_markdown(info: ConversationInfo, events: list[Event], secrets: tuple[str,
     blocks = [b for b in (event_markdown(e) for e in events) if b]
     text = "\n".join(head) + "\n" + "\n\n".join(blocks) + "\n"
     return redact(text, secrets)
+
+
+def event_summary(event: Event) -> str:
+    """One line for a human reading `watch`: who said or did what."""
+    if isinstance(event, MessageEvent):
+        return f"{event.source or 'message'}: {one_line(event.text, 160)}"
+    if isinstance(event, ActionEvent):
+        action = event.action or {}
+        what = action.get("command") or action.get("message") or action.get("thought") or ""
+        summary = f" ({one_line(event.summary, 60)})" if event.summary else ""
+        return f"{one_line(event.tool_name)}{summary}: {one_line(str(what), 120)}"
+    if isinstance(event, ObservationEvent):
+        mark = " (error)" if event.is_error else ""
+        return f"{one_line(event.tool_name)}{mark} -> {one_line(event.text, 140)}"
+    if isinstance(event, UserRejectObservation):
+        return f"rejected {one_line(event.tool_name)}: {one_line(event.rejection_reason, 120)}"
+    if isinstance(event, AgentErrorEvent):
+        return f"tool error ({one_line(event.tool_name)}): {one_line(event.error, 140)}"
+    if isinstance(event, ConversationErrorEvent):
+        return f"{one_line(event.code)}: {one_line(event.detail, 140)}"
+    if isinstance(event, SystemPromptEvent):
+        return f"system prompt, {len(event.tools)} tools"
+    if isinstance(event, UnknownEvent):
+        return one_line(event.summary_text, 140)
+    return ""

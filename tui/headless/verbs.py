@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from tui.client import AgentClient, AgentServerError
 from tui.config import ConfigError, ServerConfig, config_path, key_from_env, state_dir
-from tui.protocol import ConversationStateUpdateEvent, Event, ExecutionStatus, StartConversationRequest
+from tui.protocol import ConversationStateUpdateEvent, Event, ExecutionStatus, StartConversationRequest, UsageTotals
 from tui.sanitize import json_text, one_line
 from tui.session import ChangeKind, ConnectionState, ConversationSession, SessionChange
 
@@ -30,7 +30,7 @@ from .common import (
     find_conversation,
     servers_from,
 )
-from .export import to_json, to_markdown
+from .export import event_summary, to_json, to_markdown
 
 
 def _age(stamp: str | None) -> str:
@@ -207,13 +207,14 @@ async def verb_new(ctx: Context, args) -> int:
 
 
 def _event_line(event: Event) -> str:
-    from .export import event_markdown
-
     stamp = event.timestamp[11:19] if len(event.timestamp) >= 19 else event.timestamp
-    if isinstance(event, ConversationStateUpdateEvent):
+    if isinstance(event, ConversationStateUpdateEvent) and event.key == "stats":
+        usage = UsageTotals.from_stats(event.value)
+        text = f"stats: ${usage.cost:.4f}, {usage.prompt_tokens} tokens in, {usage.completion_tokens} out"
+    elif isinstance(event, ConversationStateUpdateEvent):
         text = f"{event.key} = {one_line(json.dumps(event.value) if not isinstance(event.value, str) else event.value, 80)}"
     else:
-        text = one_line(event_markdown(event) or "", 160)
+        text = event_summary(event)
     return f"{stamp} {event.kind:<28} {one_line(event.source or '', 11):<11} {text}"
 
 
