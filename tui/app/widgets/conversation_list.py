@@ -229,6 +229,11 @@ class FilterInput(Input):
                 break
 
 
+# After a move in the list, rows keep their places this long before a re-sort applies.
+HOLD_ORDER = 2.0
+NAV_KEYS = frozenset({"up", "down", "k", "j", "pageup", "pagedown", "home", "end"})
+
+
 class ConversationList(Vertical):
     """Filterable, sortable list of conversations grouped by server."""
 
@@ -279,6 +284,8 @@ class ConversationList(Vertical):
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
         self._counts_shown: Text | None = None
+        self._navigated_at = -HOLD_ORDER  # monotonic time of the user's last move in the list
+        self._hold_timer = None
 
     def compose(self) -> ComposeResult:
         yield self._counts
@@ -360,6 +367,15 @@ class ConversationList(Vertical):
 
     # ------------------------------------------------------------------ rendering
 
+    def on_key(self, event) -> None:
+        if event.key in NAV_KEYS and self._options.has_focus:
+            self._navigated_at = time.monotonic()
+
+    def _holding(self) -> bool:
+        """The user is moving through the list: rows keep their places for a moment (a conversation that just
+        finished must not jump to the top between two key presses)."""
+        return time.monotonic() - self._navigated_at < HOLD_ORDER
+
     def _visible(self, rows: list[ConvRow]) -> list[ConvRow]:
         needle = self.filter_text.lower()
         if needle:
@@ -371,7 +387,20 @@ class ConversationList(Vertical):
             rows = sorted(rows, key=lambda r: (not r.pinned, (r.title or "").lower()))
         else:
             rows = sorted(rows, key=lambda r: (not r.pinned, -(r.last_activity or 0)))
+        if self._holding() and self._order:
+            # Same order as on screen; rows that were not there yet go after them, in their sorted order.
+            place = {key: i for i, key in enumerate(self._order)}
+            rows = sorted(rows, key=lambda r: place.get(r.key, len(place)))
+            if self._hold_timer is None:
+                self._hold_timer = self.set_timer(HOLD_ORDER, self._release_hold)
         return rows
+
+    def _release_hold(self) -> None:
+        self._hold_timer = None
+        if self._holding():
+            self._hold_timer = self.set_timer(HOLD_ORDER, self._release_hold)
+        else:
+            self._rebuild()
 
     def _rebuild(self) -> None:
         now = self.clock()
