@@ -1,6 +1,6 @@
 """Regenerate screenshots/*.svg and *.png of the real app on the embedded demo server.
 
-    /work/venv/bin/python scripts/screenshots.py            # or: python scripts/screenshots.py [--out DIR]
+    .venv/bin/python scripts/screenshots.py [--out DIR]
 
 Needs `rsvg-convert` (Debian: apt-get install librsvg2-bin) or the `cairosvg` package for the PNGs.
 """
