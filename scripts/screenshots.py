@@ -19,20 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.snapshot_apps.harness import Prefs  # noqa: E402
 from tui.app.app import OpenHandsApp  # noqa: E402
 from tui.config import ServerConfig  # noqa: E402
 from tui.demo import DemoServer  # noqa: E402
 from tui.protocol import ExecutionStatus  # noqa: E402
 from tui.session import Fleet  # noqa: E402
-
-
-class Prefs:
-    theme = "textual-dark"
-    bell = False
-    notify_background = True
-
-    def save(self) -> None:
-        pass
 
 
 async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "") -> None:

@@ -28,6 +28,14 @@ async def type_and(pilot, text: str, key: str = "enter") -> None:
     await pilot.press(key)
 
 
+
+async def start_busy_turn(pilot, app, text: str):
+    """Send a slow message and wait until the agent is running it; returns the session."""
+    await type_and(pilot, text)
+    session = app.session
+    await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
+    return session
+
 async def test_send_shows_reply(demo_server, tmp_path):
     app = make_app(demo_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -44,9 +52,7 @@ async def test_queue_while_busy_then_delivered(slow_server, tmp_path):
     app = make_app(slow_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await create(pilot, app)
-        await type_and(pilot, "[slow] take your time")
-        session = app.session
-        await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
+        session = await start_busy_turn(pilot, app, "[slow] take your time")
         await type_and(pilot, "[text] queued one")
         await wait_for(pilot, lambda: len(app.view.queue.items) == 1, what="queued item shown")
         assert app.view.queue.has_class("-active")
@@ -63,9 +69,7 @@ async def test_queue_edit_move_remove(slow_server, tmp_path):
     app = make_app(slow_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await create(pilot, app)
-        await type_and(pilot, "[slow] busy")
-        session = app.session
-        await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
+        session = await start_busy_turn(pilot, app, "[slow] busy")
         await app.session.interrupt()  # hold the queue so nothing is delivered while we edit it
         await wait_for(pilot, lambda: session.status is ExecutionStatus.PAUSED, what="paused")
         for text in ("first", "second", "third"):
@@ -95,9 +99,7 @@ async def test_interrupt_then_send(slow_server, tmp_path):
     app = make_app(slow_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await create(pilot, app)
-        await type_and(pilot, "[slow] long reply")
-        session = app.session
-        await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
+        session = await start_busy_turn(pilot, app, "[slow] long reply")
         assert app.applies("stop_and_send")
         await type_and(pilot, "[text] instead do this", key="ctrl+s")
         await wait_for(pilot, lambda: "interrupting" in app.view.status_bar.plain or session.status is not
@@ -111,9 +113,7 @@ async def test_interrupt_only_keeps_queue(slow_server, tmp_path):
     app = make_app(slow_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await create(pilot, app)
-        await type_and(pilot, "[slow] long reply")
-        session = app.session
-        await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
+        session = await start_busy_turn(pilot, app, "[slow] long reply")
         await type_and(pilot, "[text] waiting in line")
         await wait_for(pilot, lambda: len(session.outbox.items) == 1, what="queued")
         await pilot.press("escape")

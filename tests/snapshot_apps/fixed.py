@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tests.snapshot_apps.harness import Prefs
 from tui.config import ServerConfig
 from tui.protocol import ConversationInfo, ExecutionStatus, UsageTotals, parse_event
 from tui.session import Connection, ConnectionState, OrphanedText, Outbox, Timeline, TokenBuffer, Turn
@@ -173,15 +174,6 @@ class FakeFleet:
         return self.sessions[key]
 
     def poke(self) -> None:
-        pass
-
-
-class Prefs:
-    theme = "textual-dark"
-    bell = False
-    notify_background = True
-
-    def save(self) -> None:
         pass
 
 
