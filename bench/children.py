@@ -12,8 +12,8 @@ from typing import Any
 
 from bench.common import cpu_seconds, percentile, rss_mb
 
-
 # ------------------------------------------------------------------------------------------- ingest
+
 
 async def _flood(base_url: str, cid: str, n: int) -> None:
     from tui.client import AgentClient
@@ -91,8 +91,9 @@ async def _open(app, pilot, cid: str, timeout: float = 60) -> None:
 
     await wait_for(pilot, lambda: cid in app.fleet.entry("demo").conversations, timeout, "listed")
     await app.open_conversation("demo", cid)
-    await wait_for(pilot, lambda: app.session is not None and app.session.connection.state.value == "live",
-                   timeout, "live")
+    await wait_for(
+        pilot, lambda: app.session is not None and app.session.connection.state.value == "live", timeout, "live"
+    )
 
 
 async def ingest_ui(url: str, n: int) -> dict:
@@ -120,11 +121,17 @@ async def ingest_ui(url: str, n: int) -> dict:
             frames = len(session.timeline) - base
             shown = len(log.plain_text().splitlines())
             await quiet_exit(app)
-    return {"frames": frames, "seconds": took, "events_per_s": frames / took, "cpu_s": cpu_seconds() - c0,
-            "log_lines": shown}
+    return {
+        "frames": frames,
+        "seconds": took,
+        "events_per_s": frames / took,
+        "cpu_s": cpu_seconds() - c0,
+        "log_lines": shown,
+    }
 
 
 # ------------------------------------------------------------------------------------------- long history
+
 
 async def history_session(url: str, cid: str, tail: int | None) -> dict:
     from tui.client import AgentClient
@@ -173,11 +180,17 @@ async def history_ui(url: str, cid: str) -> dict:
             rss = rss_mb()
             after_scroll = len(app.session.timeline)
             await quiet_exit(app)
-    return {"first_screen_s": first, "events_held_at_first_screen": held, "rss_mb": rss, "rss_before_mb": rss0,
-            "events_after_scroll": after_scroll}
+    return {
+        "first_screen_s": first,
+        "events_held_at_first_screen": held,
+        "rss_mb": rss,
+        "rss_before_mb": rss0,
+        "events_after_scroll": after_scroll,
+    }
 
 
 # ------------------------------------------------------------------------------------------- streaming
+
 
 class FrameProbe:
     """Records, for each frame the app composites, the time and how much streamed text the widget holds."""
@@ -250,18 +263,24 @@ async def stream_ui(url: str, cid: str, seconds: float, warmup: float = 2.0) -> 
     delays, missing = [], 0
     frames = [(t, v) for t, v in probe.frames]
     j = 0
-    for t, (gen, length) in window:
+    for t, (_gen, length) in window:
         while j < len(frames) and frames[j][0] < t:
             j += 1
-        hit = next((f[0] for f in frames[j:j + 400] if f[1][1] >= length), None)
+        hit = next((f[0] for f in frames[j : j + 400] if f[1][1] >= length), None)
         if hit is None:
             missing += 1
         else:
             delays.append(hit - t)
     backlog = _backlog(window, delays)
-    return {"cpu_pct": 100 * cpu / took, "deltas": len(window), "p50_ms": 1000 * percentile(delays, 0.5),
-            "p95_ms": 1000 * percentile(delays, 0.95), "unseen": missing, "backlog_slope_ms_per_s": backlog,
-            "frames": len(frames)}
+    return {
+        "cpu_pct": 100 * cpu / took,
+        "deltas": len(window),
+        "p50_ms": 1000 * percentile(delays, 0.5),
+        "p95_ms": 1000 * percentile(delays, 0.95),
+        "unseen": missing,
+        "backlog_slope_ms_per_s": backlog,
+        "frames": len(frames),
+    }
 
 
 def _backlog(window, delays) -> float | None:
@@ -272,7 +291,7 @@ def _backlog(window, delays) -> float | None:
     n = len(xs)
     mx, my = sum(xs) / n, sum(delays) / n
     var = sum((x - mx) ** 2 for x in xs)
-    return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, delays)) / var if var else None
+    return 1000 * sum((x - mx) * (y - my) for x, y in zip(xs, delays, strict=False)) / var if var else None
 
 
 async def stream_baseline(url: str, cid: str, seconds: float, warmup: float = 2.0) -> dict:
@@ -314,7 +333,7 @@ async def stream_baseline(url: str, cid: str, seconds: float, warmup: float = 2.
 
     app = Naive()
     app.gen = 0
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         md = app.query_one(Markdown)
         probe = FrameProbe(app, lambda: (app.gen, len(md.source)))
         app.run_worker(app.consume(), exit_on_error=False)
@@ -331,17 +350,24 @@ async def stream_baseline(url: str, cid: str, seconds: float, warmup: float = 2.
     for t, (gen, length) in window:
         while j < len(frames) and frames[j][0] < t:
             j += 1
-        hit = next((f[0] for f in frames[j:j + 400] if f[1][0] == gen and f[1][1] >= length), None)
+        hit = next((f[0] for f in frames[j : j + 400] if f[1][0] == gen and f[1][1] >= length), None)
         if hit is None:
             missing += 1
         else:
             delays.append(hit - t)
-    return {"cpu_pct": 100 * cpu / took, "deltas": len(window), "p50_ms": 1000 * percentile(delays, 0.5),
-            "p95_ms": 1000 * percentile(delays, 0.95), "unseen": missing,
-            "backlog_slope_ms_per_s": _backlog(window, delays), "frames": len(frames)}
+    return {
+        "cpu_pct": 100 * cpu / took,
+        "deltas": len(window),
+        "p50_ms": 1000 * percentile(delays, 0.5),
+        "p95_ms": 1000 * percentile(delays, 0.95),
+        "unseen": missing,
+        "backlog_slope_ms_per_s": _backlog(window, delays),
+        "frames": len(frames),
+    }
 
 
 # ------------------------------------------------------------------------------------------- fleet
+
 
 async def fleet_ui(url: str, seconds: float, presses: int = 40) -> dict:
     """All conversations listed, the running ones watched by the app; key presses move the list cursor: delay
@@ -382,9 +408,14 @@ async def fleet_ui(url: str, seconds: float, presses: int = 40) -> dict:
             took = time.perf_counter() - t0
             watched = len(app.watched)
             await quiet_exit(app)
-    return {"cpu_pct": 100 * cpu / took, "presses": presses, "seen": len(delays),
-            "p50_ms": 1000 * percentile(delays, 0.5), "p95_ms": 1000 * percentile(delays, 0.95),
-            "watched": watched}
+    return {
+        "cpu_pct": 100 * cpu / took,
+        "presses": presses,
+        "seen": len(delays),
+        "p50_ms": 1000 * percentile(delays, 0.5),
+        "p95_ms": 1000 * percentile(delays, 0.95),
+        "watched": watched,
+    }
 
 
 async def fleet_idle_cpu(url: str, seconds: float) -> dict:

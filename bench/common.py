@@ -36,9 +36,14 @@ class DemoProcess:
         self.proc: subprocess.Popen | None = None
         self.base_url = ""
 
-    def __enter__(self) -> "DemoProcess":
-        self.proc = subprocess.Popen([PY, "-m", "tui.demo", "--port", "0", *self.args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=child_env())
+    def __enter__(self) -> DemoProcess:
+        self.proc = subprocess.Popen(
+            [PY, "-m", "tui.demo", "--port", "0", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=child_env(),
+        )
         deadline = time.monotonic() + 120
         assert self.proc.stdout is not None
         while time.monotonic() < deadline:
@@ -63,8 +68,14 @@ class DemoProcess:
 def run_child(name: str, timeout: float = 600, **kwargs: Any) -> dict[str, Any]:
     """Run `bench.children.<name>(**kwargs)` in a fresh interpreter; returns the JSON dict it prints last."""
     try:
-        out = subprocess.run([PY, "-m", "bench.children", name, json.dumps(kwargs)], capture_output=True,
-                             text=True, env=child_env(), timeout=timeout, cwd=ROOT)
+        out = subprocess.run(
+            [PY, "-m", "bench.children", name, json.dumps(kwargs)],
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=timeout,
+            cwd=ROOT,
+        )
     except subprocess.TimeoutExpired:
         return {"timed_out_after_s": timeout}
     for line in reversed(out.stdout.splitlines()):
@@ -100,9 +111,18 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def pty_run(cmd: list[str], *, cols: int = 120, rows: int = 40, duration: float, until: bytes | None = None,
-            env: dict[str, str] | None = None, skip: float = 1.5, on_start=None,
-            stop_at_marker: bool = False) -> dict[str, Any]:
+def pty_run(
+    cmd: list[str],
+    *,
+    cols: int = 120,
+    rows: int = 40,
+    duration: float,
+    until: bytes | None = None,
+    env: dict[str, str] | None = None,
+    skip: float = 1.5,
+    on_start=None,
+    stop_at_marker: bool = False,
+) -> dict[str, Any]:
     """Run `cmd` on a fresh pty (cols x rows) for `duration` s; count the bytes it writes after `skip` s, and the
     time until `until` first appears in the output. Returns bytes/s, first-marker time and the child's CPU."""
     master, slave = os.openpty()
@@ -153,7 +173,7 @@ def pty_run(cmd: list[str], *, cols: int = 120, rows: int = 40, duration: float,
         try:
             proc.send_signal(signal.SIGTERM)
             for _ in range(50):
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     with_usage = usage
                     break
@@ -169,12 +189,14 @@ def pty_run(cmd: list[str], *, cols: int = 120, rows: int = 40, duration: float,
         finally:
             os.close(master)
     window = max(0.001, min(duration, time.perf_counter() - t0) - skip)
-    return {"bytes_per_s": counted / window, "first": first,
-            "cpu_s": (with_usage.ru_utime + with_usage.ru_stime) if with_usage else None}
+    return {
+        "bytes_per_s": counted / window,
+        "first": first,
+        "cpu_s": (with_usage.ru_utime + with_usage.ru_stime) if with_usage else None,
+    }
 
 
-async def drive_turns(base_url: str, cid: str, text: str, seconds: float, started: asyncio.Event | None = None
-                      ) -> int:
+async def drive_turns(base_url: str, cid: str, text: str, seconds: float, started: asyncio.Event | None = None) -> int:
     """Send `text` turn after turn to one conversation for `seconds` (each waits for the previous to end)."""
     from tui.client import AgentClient
     from tui.session import ConversationSession

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import (
     PY,
@@ -52,30 +53,49 @@ def _timed(cmd: list[str]) -> float:
 
 # ------------------------------------------------------------------------------------------- benchmarks
 
+
 def bench_startup(args) -> dict:
     reps = args.repeat + 2
     bare = [_timed([PY, "-c", "pass"]) for _ in range(reps)]
     hello_import = [_timed([PY, "-c", "import textual.app, textual.widgets"]) for _ in range(reps)]
     helps = [_timed([PY, "-m", "tui", "--help"]) for _ in range(reps)]
     with DemoProcess() as server:
-        hello = [pty_run([PY, "-m", "bench.apps", "hello"], duration=8, until=b"Hello, world",
-                         stop_at_marker=True)["first"]
-                 for _ in range(reps)]
-        app = [pty_run([PY, "-m", "tui", "--server", server.base_url], duration=10,
-                       until=b"No conversation open", stop_at_marker=True)["first"] for _ in range(reps)]
+        hello = [
+            pty_run([PY, "-m", "bench.apps", "hello"], duration=8, until=b"Hello, world", stop_at_marker=True)["first"]
+            for _ in range(reps)
+        ]
+        app = [
+            pty_run(
+                [PY, "-m", "tui", "--server", server.base_url],
+                duration=10,
+                until=b"No conversation open",
+                stop_at_marker=True,
+            )["first"]
+            for _ in range(reps)
+        ]
         # What the first frame would be without the eager import of the demo server (fastapi, uvicorn) that
         # `tui.cli.build_parser` does through `tui.demo.cli` (see the report): same app, that import blocked.
-        lazy = ("import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; "
-                f"sys.exit(main(['--server', {server.base_url!r}]))")
-        app_lazy = [pty_run([PY, "-c", lazy], duration=10, until=b"No conversation open",
-                            stop_at_marker=True)["first"] for _ in range(reps)]
-    help_lazy = [_timed([PY, "-c", "import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; "
-                                   "main(['--help'])"]) for _ in range(reps)]
+        lazy = (
+            "import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; "
+            f"sys.exit(main(['--server', {server.base_url!r}]))"
+        )
+        app_lazy = [
+            pty_run([PY, "-c", lazy], duration=10, until=b"No conversation open", stop_at_marker=True)["first"]
+            for _ in range(reps)
+        ]
+    help_lazy = [
+        _timed([PY, "-c", "import sys; sys.modules['tui.demo.cli'] = None; from tui.cli import main; main(['--help'])"])
+        for _ in range(reps)
+    ]
     return {
-        "help_s": median(helps), "python_bare_s": median(bare), "textual_import_s": median(hello_import),
-        "hello_first_frame_s": median(hello), "app_first_frame_s": median(app),
+        "help_s": median(helps),
+        "python_bare_s": median(bare),
+        "textual_import_s": median(hello_import),
+        "hello_first_frame_s": median(hello),
+        "app_first_frame_s": median(app),
         "first_frame_ratio": median(app) / median(hello),
-        "help_without_demo_import_s": median(help_lazy), "app_first_frame_without_demo_import_s": median(app_lazy),
+        "help_without_demo_import_s": median(help_lazy),
+        "app_first_frame_without_demo_import_s": median(app_lazy),
         "first_frame_ratio_without_demo_import": median(app_lazy) / median(hello),
         "targets": {"help_s": "<= 0.3", "first_frame_ratio": "<= 1.5"},
         "met": {"help": median(helps) <= 0.3, "first_frame": median(app) / median(hello) <= 1.5},
@@ -91,11 +111,15 @@ def bench_ingest(args) -> dict:
                 out[mode].append(run_child(f"ingest_{mode}", url=server.base_url, n=n))
     rates = {mode: median([r["events_per_s"] for r in runs]) for mode, runs in out.items()}
     return {
-        "events": n, "baseline_events_per_s": rates["baseline"], "session_events_per_s": rates["session"],
-        "ui_events_per_s": rates["ui"], "session_ratio": rates["session"] / rates["baseline"],
+        "events": n,
+        "baseline_events_per_s": rates["baseline"],
+        "session_events_per_s": rates["session"],
+        "ui_events_per_s": rates["ui"],
+        "session_ratio": rates["session"] / rates["baseline"],
         "ui_ratio": rates["ui"] / rates["baseline"],
         "cpu_s": {mode: median([r["cpu_s"] for r in runs]) for mode, runs in out.items()},
-        "targets": {"ui_ratio": ">= 0.5"}, "met": {"ui_ratio": rates["ui"] / rates["baseline"] >= 0.5},
+        "targets": {"ui_ratio": ">= 0.5"},
+        "met": {"ui_ratio": rates["ui"] / rates["baseline"] >= 0.5},
         "runs": out,
     }
 
@@ -119,7 +143,9 @@ def bench_history(args) -> dict:
     first = median([r.get("first_screen_s", r.get("timed_out_after_s")) for r in runs["ui"]])
     rss = median([r.get("rss_mb", float("nan")) for r in runs["ui"]])
     return {
-        "events": events, "ui_first_screen_s": first, "ui_rss_mb": rss,
+        "events": events,
+        "ui_first_screen_s": first,
+        "ui_rss_mb": rss,
         "ui_timed_out": len(timed_out),
         "ui_events_held_at_first_screen": median([r.get("events_held_at_first_screen") for r in runs["ui"]]),
         "session_tail_200_s": median([r["seconds"] for r in runs["session_tail"]]),
@@ -149,16 +175,22 @@ def bench_streaming(args) -> dict:
             for _ in range(args.repeat):
                 runs["baseline"].append(_streamed(server, "stream_baseline", seconds))
                 runs["app"].append(_streamed(server, "stream_ui", seconds))
-        summary = {mode: {k: median([r[k] for r in rs if r.get(k) is not None])
-                          for k in ("cpu_pct", "p50_ms", "p95_ms", "deltas", "unseen", "backlog_slope_ms_per_s")}
-                   for mode, rs in runs.items()}
+        summary = {
+            mode: {
+                k: median([r[k] for r in rs if r.get(k) is not None])
+                for k in ("cpu_pct", "p50_ms", "p95_ms", "deltas", "unseen", "backlog_slope_ms_per_s")
+            }
+            for mode, rs in runs.items()
+        }
         summary["cpu_ratio"] = summary["app"]["cpu_pct"] / summary["baseline"]["cpu_pct"]
         summary["runs"] = runs
         out[f"{rate}_tok_s"] = summary
     r50 = out["50_tok_s"]
     out["targets"] = {"cpu_ratio_at_50": "<= 0.25", "p95_ms": "<= 100", "backlog": "none"}
-    out["met"] = {"cpu_ratio_at_50": r50["cpu_ratio"] <= 0.25,
-                  "p95_ms": all(out[k]["app"]["p95_ms"] <= 100 for k in ("50_tok_s", "200_tok_s"))}
+    out["met"] = {
+        "cpu_ratio_at_50": r50["cpu_ratio"] <= 0.25,
+        "p95_ms": all(out[k]["app"]["p95_ms"] <= 100 for k in ("50_tok_s", "200_tok_s")),
+    }
     out["window_s"] = seconds
     return out
 
@@ -166,11 +198,14 @@ def bench_streaming(args) -> dict:
 def bench_fleet(args) -> dict:
     seconds = 10 if args.quick else 30
     runs = []
-    with DemoProcess("--seed-conversations", "80", "--seed-history", "20", "--token-rate", "50",
-                     "--tool-seconds", "0.05") as server:
+    with DemoProcess(
+        "--seed-conversations", "80", "--seed-history", "20", "--token-rate", "50", "--tool-seconds", "0.05"
+    ) as server:
         cids = [asyncio.run(new_streaming_conversation(server.base_url)) for _ in range(20)]
-        drivers = [_in_background(lambda c=c: drive_turns(server.base_url, c, "markdown",
-                                                         args.repeat * (seconds + 25))) for c in cids]
+        drivers = [
+            _in_background(lambda c=c: drive_turns(server.base_url, c, "markdown", args.repeat * (seconds + 25)))
+            for c in cids
+        ]
         time.sleep(2)
         for _ in range(args.repeat):
             runs.append(run_child("fleet_ui", url=server.base_url, seconds=seconds))
@@ -178,10 +213,17 @@ def bench_fleet(args) -> dict:
             d.join(1)
     p95 = median([r["p95_ms"] for r in runs])
     cpu = median([r["cpu_pct"] for r in runs])
-    return {"conversations": 100, "streaming": 20, "p95_ms": p95, "p50_ms": median([r["p50_ms"] for r in runs]),
-            "cpu_pct": cpu, "watched": median([r["watched"] for r in runs]),
-            "targets": {"p95_ms": "<= 50", "cpu_pct": "<= 60"}, "met": {"p95": p95 <= 50, "cpu": cpu <= 60},
-            "runs": runs}
+    return {
+        "conversations": 100,
+        "streaming": 20,
+        "p95_ms": p95,
+        "p50_ms": median([r["p50_ms"] for r in runs]),
+        "cpu_pct": cpu,
+        "watched": median([r["watched"] for r in runs]),
+        "targets": {"p95_ms": "<= 50", "cpu_pct": "<= 60"},
+        "met": {"p95": p95 <= 50, "cpu": cpu <= 60},
+        "runs": runs,
+    }
 
 
 def bench_bytes(args) -> dict:
@@ -197,9 +239,14 @@ def bench_bytes(args) -> dict:
                 runs[mode].append(r)
     base = median([r["bytes_per_s"] for r in runs["baseline"]])
     app = median([r["bytes_per_s"] for r in runs["app"]])
-    return {"baseline_bytes_per_s": base, "app_bytes_per_s": app, "ratio": app / base if base else None,
-            "targets": {"ratio": "<= 0.2", "app_bytes_per_s": "<= 20480"},
-            "met": {"ratio": bool(base) and app / base <= 0.2, "absolute": app <= 20480}, "runs": runs}
+    return {
+        "baseline_bytes_per_s": base,
+        "app_bytes_per_s": app,
+        "ratio": app / base if base else None,
+        "targets": {"ratio": "<= 0.2", "app_bytes_per_s": "<= 20480"},
+        "met": {"ratio": bool(base) and app / base <= 0.2, "absolute": app <= 20480},
+        "runs": runs,
+    }
 
 
 def bench_chaos(args) -> dict:
@@ -217,13 +264,23 @@ def bench_chaos(args) -> dict:
         total["missing"] += len(r["missing"])
         total["twice"] += len(r["twice"])
         total["extra"] += len(r["extra"])
-        print(f"  chaos round {total['rounds']}: {r['drops']} drops, {r['events']} events, "
-              f"missing {len(r['missing'])}, twice {len(r['twice'])}", flush=True)
+        print(
+            f"  chaos round {total['rounds']}: {r['drops']} drops, {r['events']} events, "
+            f"missing {len(r['missing'])}, twice {len(r['twice'])}",
+            flush=True,
+        )
     return total
 
 
-BENCHES = {"startup": bench_startup, "ingest": bench_ingest, "history": bench_history,
-           "streaming": bench_streaming, "fleet": bench_fleet, "bytes": bench_bytes, "chaos": bench_chaos}
+BENCHES = {
+    "startup": bench_startup,
+    "ingest": bench_ingest,
+    "history": bench_history,
+    "streaming": bench_streaming,
+    "fleet": bench_fleet,
+    "bytes": bench_bytes,
+    "chaos": bench_chaos,
+}
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
 
@@ -238,46 +295,81 @@ def table(results: dict) -> str:
 
     r = results.get("ingest")
     if r:
-        row("ingest", f"events/s, baseline / session / UI ({r['events']} events)",
+        row(
+            "ingest",
+            f"events/s, baseline / session / UI ({r['events']} events)",
             f"{r['baseline_events_per_s']:.0f} / {r['session_events_per_s']:.0f} / {r['ui_events_per_s']:.0f} "
-            f"(UI {r['ui_ratio']:.0%} of baseline)", ">= 50% of baseline", r["met"]["ui_ratio"])
+            f"(UI {r['ui_ratio']:.0%} of baseline)",
+            ">= 50% of baseline",
+            r["met"]["ui_ratio"],
+        )
     r = results.get("streaming")
     if r:
         for rate in ("50_tok_s", "200_tok_s"):
             s = r[rate]
-            row(f"streaming {rate.split('_')[0]} tok/s", "CPU app / baseline; p95 delay app (baseline)",
+            row(
+                f"streaming {rate.split('_')[0]} tok/s",
+                "CPU app / baseline; p95 delay app (baseline)",
                 f"{s['app']['cpu_pct']:.0f}% / {s['baseline']['cpu_pct']:.0f}% (x{s['cpu_ratio']:.2f}); "
                 f"{s['app']['p95_ms']:.0f} ms ({s['baseline']['p95_ms']:.0f} ms); backlog slope "
                 f"{s['app']['backlog_slope_ms_per_s'] if s['app']['backlog_slope_ms_per_s'] is None else round(s['app']['backlog_slope_ms_per_s'], 1)} ms/s",
                 "CPU <= 0.25x at 50; p95 <= 100 ms",
-                (s["cpu_ratio"] <= 0.25 if rate == "50_tok_s" else True) and s["app"]["p95_ms"] <= 100)
+                (s["cpu_ratio"] <= 0.25 if rate == "50_tok_s" else True) and s["app"]["p95_ms"] <= 100,
+            )
     r = results.get("fleet")
     if r:
-        row("fleet", "100 listed, 20 streaming: key→screen p95; CPU",
-            f"{r['p95_ms']:.0f} ms (p50 {r['p50_ms']:.0f}); {r['cpu_pct']:.0f}%", "<= 50 ms; <= 60%",
-            r["met"]["p95"] and r["met"]["cpu"])
+        row(
+            "fleet",
+            "100 listed, 20 streaming: key→screen p95; CPU",
+            f"{r['p95_ms']:.0f} ms (p50 {r['p50_ms']:.0f}); {r['cpu_pct']:.0f}%",
+            "<= 50 ms; <= 60%",
+            r["met"]["p95"] and r["met"]["cpu"],
+        )
     r = results.get("history")
     if r:
-        row("long history", "100k events: first screen; RSS after top+back",
-            (f"> {r['ui_first_screen_s']:.0f} s (timed out {r['ui_timed_out']}x)" if r["ui_timed_out"] else
-             f"{r['ui_first_screen_s']:.2f} s; {r['ui_rss_mb']:.0f} MB") + f" (session tail-200 {r['session_tail_200_s']:.2f} s, "
-            f"full load {r['session_full_load_s']:.1f} s)", "<= 1.5 s; <= 300 MB", r["met"]["first_screen"] and r["met"]["rss"])
+        row(
+            "long history",
+            "100k events: first screen; RSS after top+back",
+            (
+                f"> {r['ui_first_screen_s']:.0f} s (timed out {r['ui_timed_out']}x)"
+                if r["ui_timed_out"]
+                else f"{r['ui_first_screen_s']:.2f} s; {r['ui_rss_mb']:.0f} MB"
+            )
+            + f" (session tail-200 {r['session_tail_200_s']:.2f} s, "
+            f"full load {r['session_full_load_s']:.1f} s)",
+            "<= 1.5 s; <= 300 MB",
+            r["met"]["first_screen"] and r["met"]["rss"],
+        )
     r = results.get("startup")
     if r:
-        row("start-up", "--help; first frame app / hello-world",
+        row(
+            "start-up",
+            "--help; first frame app / hello-world",
             f"{r['help_s']:.2f} s (bare python {r['python_bare_s']:.2f}); {r['app_first_frame_s']:.2f} / "
-            f"{r['hello_first_frame_s']:.2f} s (x{r['first_frame_ratio']:.2f})", "<= 0.3 s; <= 1.5x",
-            r["met"]["help"] and r["met"]["first_frame"])
+            f"{r['hello_first_frame_s']:.2f} s (x{r['first_frame_ratio']:.2f})",
+            "<= 0.3 s; <= 1.5x",
+            r["met"]["help"] and r["met"]["first_frame"],
+        )
     r = results.get("bytes")
     if r:
-        row("terminal bytes", "120x40 pty, 50 tok/s: app / baseline",
-            f"{r['app_bytes_per_s'] / 1024:.1f} / {r['baseline_bytes_per_s'] / 1024:.1f} KB/s "
-            f"(x{r['ratio']:.2f})" if r["ratio"] is not None else "n/a", "<= 0.2x and <= 20 KB/s",
-            r["met"]["ratio"] and r["met"]["absolute"])
+        row(
+            "terminal bytes",
+            "120x40 pty, 50 tok/s: app / baseline",
+            f"{r['app_bytes_per_s'] / 1024:.1f} / {r['baseline_bytes_per_s'] / 1024:.1f} KB/s (x{r['ratio']:.2f})"
+            if r["ratio"] is not None
+            else "n/a",
+            "<= 0.2x and <= 20 KB/s",
+            r["met"]["ratio"] and r["met"]["absolute"],
+        )
     r = results.get("chaos")
     if r:
-        row("chaos", "drops / events / missing / twice", f"{r['drops']} / {r['events']} / {r['missing']} / {r['twice']}",
-            "0 missing, 0 twice", r["missing"] == 0 and r["twice"] == 0 and r["extra"] == 0)
+        row(
+            "chaos",
+            "drops / events / missing / twice",
+            f"{r['drops']} / {r['events']} / {r['missing']} / {r['twice']}",
+            "0 missing, 0 twice",
+            r["missing"] == 0 and r["twice"] == 0 and r["extra"] == 0,
+        )
     head = "| what | measure | figure (median) | target | |\n|---|---|---|---|---|"
     return head + "\n" + "\n".join(rows)
 
@@ -293,24 +385,39 @@ def machine() -> dict:
         pass
     import textual
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "textual": textual.__version__,
-            "platform": platform.platform(), "load_avg": os.getloadavg()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "textual": textual.__version__,
+        "platform": platform.platform(),
+        "load_avg": os.getloadavg(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short windows and 2 repeats")
     parser.add_argument("--repeat", type=int, default=None, help="repeats per figure (default 3, quick 2)")
     parser.add_argument("--only", default=",".join(DEFAULT), help=f"comma-separated: {', '.join(BENCHES)}")
     parser.add_argument("--output", default=str(RESULTS / "latest.json"))
-    parser.add_argument("--history-timeout", type=float, default=120.0,
-                        help="give up on opening the 100k-event conversation in the app after this many seconds")
+    parser.add_argument(
+        "--history-timeout",
+        type=float,
+        default=120.0,
+        help="give up on opening the 100k-event conversation in the app after this many seconds",
+    )
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 2 if args.quick else 3
-    results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "repeat": args.repeat,
-                               "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "quick": args.quick,
+        "repeat": args.repeat,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.only.split(","):
@@ -326,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(results, indent=2, default=str))
     print(table(results))
     m = results["machine"]
-    print(f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, Textual {m['textual']}, "
-          f"load {m['load_avg'][0]:.1f}")
+    print(
+        f"\nmachine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, Textual {m['textual']}, "
+        f"load {m['load_avg'][0]:.1f}"
+    )
     print(f"written: {out}")
     return 0
 

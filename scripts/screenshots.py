@@ -57,8 +57,14 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
 
             async with app.run_test(size=size) as pilot:
                 await wait_for(pilot, lambda: len(app.fleet_list._rows) >= 4, what="seeded conversations")
-                await wait_for(pilot, lambda: find(app, "Tool call demo") is not None
-                               and find(app, "Tool call demo").status is ExecutionStatus.FINISHED, what="finished")
+                await wait_for(
+                    pilot,
+                    lambda: (
+                        find(app, "Tool call demo") is not None
+                        and find(app, "Tool call demo").status is ExecutionStatus.FINISHED
+                    ),
+                    what="finished",
+                )
                 row = find(app, "Tool call demo")
                 await app.open_conversation(row.server, row.id)
                 await pilot.pause(0.5)
@@ -74,16 +80,32 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
 
                 from tui.app.screens.dialogs import NewConversation
 
-                await app.create_conversation(NewConversation(
-                    server="local", model="demo/scripted", base_url=None, api_key_env=None, api_key=None,
-                    working_dir="/workspace/demo", confirm=False, first_message="[bash] Run echo hello, then finish."))
+                await app.create_conversation(
+                    NewConversation(
+                        server="local",
+                        model="demo/scripted",
+                        base_url=None,
+                        api_key_env=None,
+                        api_key=None,
+                        working_dir="/workspace/demo",
+                        confirm=False,
+                        first_message="[bash] Run echo hello, then finish.",
+                    )
+                )
                 session = app.session
-                await wait_for(pilot, lambda: session.status is ExecutionStatus.FINISHED
-                               and not session.turn.active, what="first turn")
+                await wait_for(
+                    pilot,
+                    lambda: session.status is ExecutionStatus.FINISHED and not session.turn.active,
+                    what="first turn",
+                )
                 app.view.input.focus()
                 app.view.input.load_text("[slow] Think about it slowly, please.")
                 await pilot.press("enter")
-                await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what=f"running {session.status} {session.connection} {list(session.outbox.items)} {session.hold}")
+                await wait_for(
+                    pilot,
+                    lambda: session.status is ExecutionStatus.RUNNING,
+                    what=f"running {session.status} {session.connection} {list(session.outbox.items)} {session.hold}",
+                )
                 for text in ("Then run the tests", "and summarise what failed", "[finish] and stop there"):
                     app.view.input.load_text(text)
                     await pilot.press("enter")
@@ -120,8 +142,9 @@ def to_png(svg: Path) -> Path:
     else:
         import cairosvg
 
-        cairosvg.svg2png(bytestring=text.replace("Fira Code", "DejaVu Sans Mono").encode(), write_to=str(png),
-                         output_width=1600)
+        cairosvg.svg2png(
+            bytestring=text.replace("Fira Code", "DejaVu Sans Mono").encode(), write_to=str(png), output_width=1600
+        )
     return png
 
 

@@ -1,1 +1,1 @@
-from tests.fixtures_demo import *
+from tests.fixtures_demo import *  # noqa: F403 - fixtures are found by name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,10 +12,17 @@ SESSION_KEY = "test-session-key"
 INIT_KEY = "test-init-key"
 
 # Fast but still ordered: a "slow" reply/tool takes ~1 s, streaming is quick.
-FAST_KNOBS = dict(slow_seconds=1.0, token_rate=200.0, tool_seconds=0.05, llm_seconds=0.02, title_seconds=0.05,
-                  error_seconds=0.2, auth_timeout=1.0)
+FAST_KNOBS = {
+    "slow_seconds": 1.0,
+    "token_rate": 200.0,
+    "tool_seconds": 0.05,
+    "llm_seconds": 0.02,
+    "title_seconds": 0.05,
+    "error_seconds": 0.2,
+    "auth_timeout": 1.0,
+}
 
-__all__ = ["SESSION_KEY", "INIT_KEY", "FAST_KNOBS", "demo_server", "demo_server_keyed", "dormant_server"]
+__all__ = ["FAST_KNOBS", "INIT_KEY", "SESSION_KEY", "demo_server", "demo_server_keyed", "dormant_server"]
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 10.0, inter
 
 
 async def new_conversation(client: AgentClient, *, confirm: bool = False, stream: bool = True) -> str:
-    request = StartConversationRequest.build(model="demo/scripted", working_dir="/tmp/openhands-tui-test",
-                                             confirm=confirm)
+    request = StartConversationRequest.build(
+        model="demo/scripted", working_dir="/tmp/openhands-tui-test", confirm=confirm
+    )
     request.agent["llm"]["stream"] = stream
     info = await client.create_conversation(request)
     return info.id

@@ -23,7 +23,7 @@ class DroppingProxy:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "DroppingProxy":
+    async def start(self) -> DroppingProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -146,5 +146,7 @@ class RecordingProxy(DroppingProxy):
 
     def request_lines(self) -> list[str]:
         """The first line of every HTTP request (method, URL, version): where a key must never be."""
-        return [line.decode("latin-1") for line in re.findall(rb"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\r\n]*",
-                                                               bytes(self.sent))]
+        return [
+            line.decode("latin-1")
+            for line in re.findall(rb"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^\r\n]*", bytes(self.sent))
+        ]

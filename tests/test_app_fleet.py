@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-import time
-
 from textual.widgets import Input, TextArea
-
-from tui.demo import DemoServer
-from tui.protocol import ExecutionStatus
 
 from tests.fixtures_demo import FAST_KNOBS
 from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
+from tui.demo import DemoServer
+from tui.protocol import ExecutionStatus
 
 SIZE = (120, 36)
 
@@ -20,8 +16,8 @@ SIZE = (120, 36)
 @pytest.fixture
 def slow_server():
     """The demo server with "slow" turns long enough to queue behind and interrupt (~4 s)."""
-    from tui.demo import DemoServer
     from tests.fixtures_demo import FAST_KNOBS
+    from tui.demo import DemoServer
 
     with DemoServer(**{**FAST_KNOBS, "slow_seconds": 4.0}) as srv:
         yield srv
@@ -99,8 +95,9 @@ async def test_background_notification(slow_server, tmp_path):
         s1 = app.session
         await wait_for(pilot, lambda: s1.status is ExecutionStatus.RUNNING, what="running")
         await create(pilot, app)
-        await wait_for(pilot, lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified, timeout=15,
-                       what="notified")
+        await wait_for(
+            pilot, lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified, timeout=15, what="notified"
+        )
         messages = [n.message for n in app._notifications]
         assert any("finished" in m for m in messages), messages
 
@@ -116,8 +113,9 @@ async def test_reconnect_shown_in_status_bar(tmp_path):
             await create(pilot, app)
             await wait_for(pilot, lambda: "live" in app.view.status_bar.plain, what="live")
             server.stop()
-            await wait_for(pilot, lambda: "reconnecting" in app.view.status_bar.plain, timeout=15,
-                           what="reconnecting shown")
+            await wait_for(
+                pilot, lambda: "reconnecting" in app.view.status_bar.plain, timeout=15, what="reconnecting shown"
+            )
             assert "live" not in app.view.status_bar.plain
             restarted = DemoServer(port=port, persist_dir=store, **FAST_KNOBS).start()
             await wait_for(pilot, lambda: "live" in app.view.status_bar.plain, timeout=40, what="live again")
@@ -141,7 +139,9 @@ async def test_server_text_is_literal(demo_server, tmp_path):
         await wait_for(pilot, lambda: app.session.status is ExecutionStatus.FINISHED, what="finished")
         # What is drawn shows the brackets too (markup was not interpreted, escapes are gone).
         from rich.console import Console
+
         from tui.app.widgets.event_log import EventItem
+
         items = [i for i in app.view.log_widget.items if isinstance(i, EventItem) and "not bold" in i.copy_text]
         console = Console(width=100, record=True, file=open("/dev/null", "w"))
         console.print(items[0]._renderable())

@@ -6,11 +6,10 @@ import time
 
 import pytest
 
-from tui.app.widgets.event_log import EventItem, MAX_MOUNTED
-from tui.demo import DemoServer
-
 from tests.fixtures_demo import FAST_KNOBS
 from tests.snapshot_apps.harness import make_app, wait_for
+from tui.app.widgets.event_log import MAX_MOUNTED, EventItem
+from tui.demo import DemoServer
 
 SIZE = (120, 36)
 FIRST = "Seeded request #0: please check item 0."
@@ -55,8 +54,7 @@ async def test_long_history_pages_in_from_the_server(long_server, tmp_path):
             max_mounted = max(max_mounted, log.mounted_count)
             if log._first == 0 and session.has_older:
                 saw_server_line |= "on the server" in str(log._older.render())
-            first_item = next((i for i in log.items if isinstance(i, EventItem) and i.copy_text.endswith(FIRST)),
-                              None)
+            first_item = next((i for i in log.items if isinstance(i, EventItem) and i.copy_text.endswith(FIRST)), None)
         assert not session.has_older and len(session.timeline) >= 3000
         await pilot.press("home")
         await wait_for(pilot, lambda: _visible(log, first_item), what="the first event on screen")

@@ -6,11 +6,10 @@ import socket
 
 from rich.console import Console
 
-from tui.client import AgentClient
-from tui.demo import DemoServer
-
 from tests.fixtures_demo import FAST_KNOBS, SESSION_KEY
 from tests.snapshot_apps.harness import create, make_app, wait_for
+from tui.client import AgentClient
+from tui.demo import DemoServer
 
 SIZE = (120, 36)
 

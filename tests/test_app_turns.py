@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
 from tui.protocol import ExecutionStatus
 from tui.session import ChangeKind
-
-from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
 
 SIZE = (120, 36)
 
@@ -15,8 +14,8 @@ SIZE = (120, 36)
 @pytest.fixture
 def slow_server():
     """The demo server with "slow" turns long enough to queue behind and interrupt (~4 s)."""
-    from tui.demo import DemoServer
     from tests.fixtures_demo import FAST_KNOBS
+    from tui.demo import DemoServer
 
     with DemoServer(**{**FAST_KNOBS, "slow_seconds": 4.0}) as srv:
         yield srv
@@ -28,13 +27,13 @@ async def type_and(pilot, text: str, key: str = "enter") -> None:
     await pilot.press(key)
 
 
-
 async def start_busy_turn(pilot, app, text: str):
     """Send a slow message and wait until the agent is running it; returns the session."""
     await type_and(pilot, text)
     session = app.session
     await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
     return session
+
 
 async def test_send_shows_reply(demo_server, tmp_path):
     app = make_app(demo_server.base_url, tmp_path)
@@ -80,14 +79,16 @@ async def test_queue_edit_move_remove(slow_server, tmp_path):
         queue.focus()
         queue.highlighted = 2
         await pilot.press("K")  # move "third" up
-        await wait_for(pilot, lambda: [i.text for i in session.outbox.items] == ["first", "third", "second"],
-                       what="moved")
+        await wait_for(
+            pilot, lambda: [i.text for i in session.outbox.items] == ["first", "third", "second"], what="moved"
+        )
         await pilot.press("d")
         await wait_for(pilot, lambda: len(session.outbox.items) == 2, what="removed")
         queue.highlighted = 0
         await pilot.press("e")
         await pilot.pause()
         from textual.widgets import Input
+
         box = app.screen.query_one(Input)
         box.value = "first, edited"
         await pilot.press("enter")
@@ -102,8 +103,11 @@ async def test_interrupt_then_send(slow_server, tmp_path):
         session = await start_busy_turn(pilot, app, "[slow] long reply")
         assert app.applies("stop_and_send")
         await type_and(pilot, "[text] instead do this", key="ctrl+s")
-        await wait_for(pilot, lambda: "interrupting" in app.view.status_bar.plain or session.status is not
-                       ExecutionStatus.RUNNING, what="interrupting shown")
+        await wait_for(
+            pilot,
+            lambda: "interrupting" in app.view.status_bar.plain or session.status is not ExecutionStatus.RUNNING,
+            what="interrupting shown",
+        )
         await wait_for(pilot, lambda: "instead do this" in log_text(app), timeout=15, what="sent after interrupt")
         await wait_for(pilot, lambda: session.status is ExecutionStatus.FINISHED, timeout=15, what="finished")
         assert "interrupted" in log_text(app)
@@ -117,8 +121,9 @@ async def test_interrupt_only_keeps_queue(slow_server, tmp_path):
         await type_and(pilot, "[text] waiting in line")
         await wait_for(pilot, lambda: len(session.outbox.items) == 1, what="queued")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: session.turn.interrupting or session.status is ExecutionStatus.PAUSED,
-                       what="interrupting")
+        await wait_for(
+            pilot, lambda: session.turn.interrupting or session.status is ExecutionStatus.PAUSED, what="interrupting"
+        )
         await wait_for(pilot, lambda: session.status is ExecutionStatus.PAUSED, timeout=20, what="paused")
         await pilot.pause(0.3)
         assert [i.text for i in session.outbox.items] == ["[text] waiting in line"]
@@ -138,13 +143,20 @@ async def test_pause_and_resume(slow_server, tmp_path):
         await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
         assert app.applies("pause") and not app.applies("resume")
         await pilot.press("ctrl+t")
-        await wait_for(pilot, lambda: "pausing after this step" in app.view.status_bar.plain
-                       or session.status is ExecutionStatus.PAUSED, what="pausing shown")
+        await wait_for(
+            pilot,
+            lambda: "pausing after this step" in app.view.status_bar.plain or session.status is ExecutionStatus.PAUSED,
+            what="pausing shown",
+        )
         await wait_for(pilot, lambda: session.status is ExecutionStatus.PAUSED, timeout=15, what="paused")
         await wait_for(pilot, lambda: app.applies("resume"), what="resume offered")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: session.status in (ExecutionStatus.RUNNING, ExecutionStatus.FINISHED),
-                       timeout=20, what="running again")
+        await wait_for(
+            pilot,
+            lambda: session.status in (ExecutionStatus.RUNNING, ExecutionStatus.FINISHED),
+            timeout=20,
+            what="running again",
+        )
         await wait_for(pilot, lambda: session.status is ExecutionStatus.FINISHED, timeout=15, what="finished")
 
 
@@ -159,8 +171,12 @@ async def test_approve(demo_server, tmp_path):
         assert app.view.confirmation.actions, "pending actions listed"
         assert app.applies("approve") and app.applies("reject")
         await pilot.press("ctrl+y")
-        await wait_for(pilot, lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION,
-                       timeout=20, what="left waiting")
+        await wait_for(
+            pilot,
+            lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION,
+            timeout=20,
+            what="left waiting",
+        )
         await wait_for(pilot, lambda: not app.view.confirmation.has_class("-active"), what="panel hidden")
 
 
@@ -174,6 +190,7 @@ async def test_reject_with_reason(demo_server, tmp_path):
         await pilot.press("ctrl+f")
         await pilot.pause()
         from textual.widgets import Input
+
         app.screen.query_one(Input).value = "not today"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "not today" in log_text(app), timeout=20, what="rejection in the log")
@@ -182,10 +199,10 @@ async def test_reject_with_reason(demo_server, tmp_path):
 async def test_quit_while_streaming_is_clean(tmp_path):
     """Quitting while a conversation streams (changes still queued for the view, the list and the footer) ends
     cleanly: no ScreenStackError / NoMatches from handlers that run while the app tears down."""
+    from tests.fixtures_demo import FAST_KNOBS
     from tui.client import AgentClient
     from tui.demo import DemoServer
     from tui.protocol import StartConversationRequest
-    from tests.fixtures_demo import FAST_KNOBS
 
     with DemoServer(**{**FAST_KNOBS, "token_rate": 100.0}) as srv:
         async with AgentClient(srv.base_url) as client:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures_demo import FAST_KNOBS
+from tests.snapshot_apps.harness import Prefs, conv_rows, create, make_app, wait_for
 from tui.config import Preferences
 from tui.demo import DemoServer
 from tui.protocol import ExecutionStatus
-
-from tests.fixtures_demo import FAST_KNOBS
-from tests.snapshot_apps.harness import Prefs, conv_rows, create, make_app, wait_for
 
 SIZE = (120, 36)
 TITLES = {"Tool call demo", "Streaming a long answer", "Waiting for your confirmation", "An LLM error"}
@@ -32,8 +31,11 @@ def visible_titles(app) -> list[str]:
 
 
 async def listed(pilot, app, count: int = 4) -> None:
-    await wait_for(pilot, lambda: len(conv_rows(app)) >= count and app.fleet_list.highlighted is not None,
-                   what=f"{count} conversations listed")
+    await wait_for(
+        pilot,
+        lambda: len(conv_rows(app)) >= count and app.fleet_list.highlighted is not None,
+        what=f"{count} conversations listed",
+    )
 
 
 async def test_first_run_focus_and_escape(seeded_server, tmp_path):
@@ -97,8 +99,12 @@ async def test_sort_cycles(seeded_server, tmp_path):
     app = make_app(seeded_server.base_url, tmp_path, auto_watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await listed(pilot, app)
-        await wait_for(pilot, lambda: all(r.status is not ExecutionStatus.RUNNING for r in conv_rows(app)),
-                       timeout=15, what="seeded turns settled")
+        await wait_for(
+            pilot,
+            lambda: all(r.status is not ExecutionStatus.RUNNING for r in conv_rows(app)),
+            timeout=15,
+            what="seeded turns settled",
+        )
         assert app.fleet_list.sort == "recent"
         await pilot.press("s")
         assert app.fleet_list.sort == "status"
@@ -160,8 +166,12 @@ async def test_bell_preference(demo_server, tmp_path):
         session = app.session
         await wait_for(pilot, lambda: session.status is ExecutionStatus.RUNNING, what="running")
         await create(pilot, app)
-        await wait_for(pilot, lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified, timeout=15,
-                       what="background finish noticed")
+        await wait_for(
+            pilot,
+            lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified,
+            timeout=15,
+            what="background finish noticed",
+        )
 
     async with app.run_test(size=SIZE) as pilot:
         await background_finish("[slow] quietly")

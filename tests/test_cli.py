@@ -31,11 +31,16 @@ def keyed_server():
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "OPENHANDS_TUI_STATE_DIR": "/tmp/openhands-tui-cli-test-state",
-                "OPENHANDS_TUI_CONFIG_DIR": "/tmp/openhands-tui-cli-test-config-none", **(env or {})}
+    full_env = {
+        **os.environ,
+        "OPENHANDS_TUI_STATE_DIR": "/tmp/openhands-tui-cli-test-state",
+        "OPENHANDS_TUI_CONFIG_DIR": "/tmp/openhands-tui-cli-test-config-none",
+        **(env or {}),
+    }
     full_env.pop("OPENHANDS_TUI_SERVERS", None)
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=full_env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
 
 
 def new(server, *extra: str) -> str:
@@ -47,8 +52,22 @@ def new(server, *extra: str) -> str:
 def test_help_explains_every_verb():
     out = cli("--help")
     assert out.returncode == 0
-    for verb in ("list", "new", "send", "watch", "export", "interrupt", "pause", "resume", "approve", "reject",
-                 "delete", "rename", "init", "demo-server"):
+    for verb in (
+        "list",
+        "new",
+        "send",
+        "watch",
+        "export",
+        "interrupt",
+        "pause",
+        "resume",
+        "approve",
+        "reject",
+        "delete",
+        "rename",
+        "init",
+        "demo-server",
+    ):
         assert verb in out.stdout
     send = cli("send", "--help")
     assert "--interrupt" in send.stdout and "--wait" in send.stdout and "--timeout" in send.stdout
@@ -69,8 +88,9 @@ def test_new_send_wait_list_and_export(server):
 
 
 def test_new_with_message_and_wait(server):
-    out = cli("--server", server.base_url, "new", "--model", "m", "--workdir", "/tmp/w", "[text] hi", "--wait",
-              "--json")
+    out = cli(
+        "--server", server.base_url, "new", "--model", "m", "--workdir", "/tmp/w", "[text] hi", "--wait", "--json"
+    )
     assert out.returncode == 0, out.stderr
     body = json.loads(out.stdout.strip().splitlines()[-1])
     assert body["status"] == "finished"
@@ -78,8 +98,11 @@ def test_new_with_message_and_wait(server):
 
 def test_send_while_busy_waits_for_the_turn_and_is_answered(server):
     cid = new(server)
-    first = subprocess.Popen([sys.executable, "-m", "tui", "--server", server.base_url, "send", cid,
-                              "[slow] first", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--server", server.base_url, "send", cid, "[slow] first", "--wait"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 20
         while httpx.get(f"{server.base_url}/api/conversations/{cid}").json()["execution_status"] != "running":
@@ -92,7 +115,7 @@ def test_send_while_busy_waits_for_the_turn_and_is_answered(server):
     events = json.loads(cli("--server", server.base_url, "export", cid, "--format", "json").stdout)["events"]
     users = [e for e in events if e["kind"] == "MessageEvent" and e["source"] == "user"]
     assert [u["llm_message"]["content"][0]["text"] for u in users] == ["[slow] first", "[text] second"]
-    after_second = events[events.index(users[-1]) + 1:]
+    after_second = events[events.index(users[-1]) + 1 :]
     assert any(e["kind"] == "MessageEvent" and e["source"] == "agent" for e in after_second), "it was answered"
 
 
@@ -153,7 +176,7 @@ def test_dormant_server_is_reported_and_init_wakes_it():
 class _Recorder(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Recorder.received.append((json.loads(body), self.headers.get("Authorization")))
         self.send_response(200)
@@ -168,8 +191,11 @@ def test_completion_callback_is_posted(server):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         cid = new(server)
-        env = {"AUTOMATION_CALLBACK_URL": f"http://127.0.0.1:{httpd.server_port}/done",
-               "AUTOMATION_RUN_ID": "run-42", "AUTOMATION_CALLBACK_API_KEY": "cb-key"}
+        env = {
+            "AUTOMATION_CALLBACK_URL": f"http://127.0.0.1:{httpd.server_port}/done",
+            "AUTOMATION_RUN_ID": "run-42",
+            "AUTOMATION_CALLBACK_API_KEY": "cb-key",
+        }
         out = cli("--server", server.base_url, "send", cid, "[text] hi", "--wait", env=env)
         assert out.returncode == 0
         body, auth = _Recorder.received[-1]
@@ -198,4 +224,6 @@ def test_watch_prints_one_readable_line_per_event(server):
     assert any("MessageEvent" in line and "user: [bash] go" in line for line in lines)
     assert any("ActionEvent" in line and "terminal" in line for line in lines)
     assert any("stats: $" in line for line in lines)
-    assert len(lines) == len(json.loads(cli("--server", server.base_url, "export", cid, "--format", "json").stdout)["events"])
+    assert len(lines) == len(
+        json.loads(cli("--server", server.base_url, "export", cid, "--format", "json").stdout)["events"]
+    )

@@ -7,7 +7,8 @@ import asyncio
 import json
 import socket
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -316,7 +317,7 @@ class RawServer:
         self.connections = 0
         self._server: asyncio.base_events.Server | None = None
 
-    async def __aenter__(self) -> "RawServer":
+    async def __aenter__(self) -> RawServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -466,20 +467,40 @@ def test_error_mapping_of_server_bodies():
         return httpx.Response(status, json=body, request=httpx.Request("GET", "http://agent.test/api/x"))
 
     e = error_from_response(
-        resp(503, {"detail": "Internal Server Error", "exception": "503: server is in deferred-init state 'dormant'; call POST /api/init first"}),
+        resp(
+            503,
+            {
+                "detail": "Internal Server Error",
+                "exception": "503: server is in deferred-init state 'dormant'; call POST /api/init first",
+            },
+        ),
         route_kind="list",
     )
     assert isinstance(e, Dormant) and "'dormant'" in e.message
-    e = error_from_response(resp(503, {"detail": "Internal Server Error", "exception": "503: Conversation service is not available"}), route_kind="list")
+    e = error_from_response(
+        resp(503, {"detail": "Internal Server Error", "exception": "503: Conversation service is not available"}),
+        route_kind="list",
+    )
     assert isinstance(e, ServerFailure) and "Conversation service is not available" in e.message
-    e = error_from_response(resp(500, {"detail": "Internal Server Error", "exception": "boom", "error_id": "x"}), route_kind="list")
+    e = error_from_response(
+        resp(500, {"detail": "Internal Server Error", "exception": "boom", "error_id": "x"}), route_kind="list"
+    )
     assert isinstance(e, ServerFailure) and "boom" in e.message and e.detail == "boom"
     e = error_from_response(
-        resp(422, {"detail": [{"type": "uuid_parsing", "loc": ["path", "conversation_id"], "msg": "Input should be a valid UUID"}]}),
+        resp(
+            422,
+            {
+                "detail": [
+                    {"type": "uuid_parsing", "loc": ["path", "conversation_id"], "msg": "Input should be a valid UUID"}
+                ]
+            },
+        ),
         route_kind="conversation",
     )
     assert isinstance(e, InvalidRequest) and "conversation_id: Input should be a valid UUID" in e.message
-    e = error_from_response(resp(400, {"detail": "Bad Request"}), route_kind="conversation_control", subject="conversation abc")
+    e = error_from_response(
+        resp(400, {"detail": "Bad Request"}), route_kind="conversation_control", subject="conversation abc"
+    )
     assert isinstance(e, NotFound) and "conversation abc" in e.message
     e = error_from_response(resp(400, {"detail": "Bad Request"}), route_kind="conversation")
     assert isinstance(e, InvalidRequest)

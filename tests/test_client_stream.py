@@ -7,8 +7,9 @@ import asyncio
 import json
 import socket
 import uuid
+from collections.abc import AsyncIterator, Callable
 from http import HTTPStatus
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import serve
@@ -38,7 +39,7 @@ from tui.protocol import (
 pytestmark = pytest.mark.timeout(30)
 
 KEY = "test-session-key"
-FAST = dict(ping_interval=1.0, ping_timeout=2.0, max_backoff=2.0, open_timeout=3.0)
+FAST = {"ping_interval": 1.0, "ping_timeout": 2.0, "max_backoff": 2.0, "open_timeout": 3.0}
 
 
 def url_of(server: Any) -> str:
@@ -68,7 +69,7 @@ async def until(it: AsyncIterator, pred: Callable[[Any], bool], timeout: float =
 
     try:
         return await asyncio.wait_for(go(), timeout), seen
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pytest.fail(f"no matching item within {timeout} s; saw {seen!r}")
 
 
@@ -123,9 +124,13 @@ async def test_first_frame_is_full_state_then_a_live_turn(demo_server, tmp_path)
 
         async with AgentClient(url) as client:
             await client.send_message(cid, "[text] say something")
-        user, _ = await until(it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "user")
+        user, _ = await until(
+            it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "user"
+        )
         assert "say something" in user.event.text
-        reply, _ = await until(it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "agent")
+        reply, _ = await until(
+            it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "agent"
+        )
         assert reply.event.text
         # The turn ends with a snapshot whose status is no longer running.
         await until(it, lambda i: is_full_state(i) and i.event.value.get("execution_status") != "running")
@@ -189,7 +194,9 @@ async def test_bad_client_frame_gets_an_error_frame_and_the_stream_lives_on(demo
         assert err.event.detail
         # Still alive: a message frame is processed like POST .../events with run=true.
         await stream.send({"role": "user", "content": [{"type": "text", "text": "[text] after the error"}]})
-        await until(it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "agent")
+        await until(
+            it, lambda i: isinstance(i, Frame) and isinstance(i.event, MessageEvent) and i.event.source == "agent"
+        )
     finally:
         await stream.close()
 
@@ -321,7 +328,7 @@ async def test_handshake_rejections(status, fatal):
         else:
             assert isinstance(item, Disconnected) and str(status) in item.reason
         await stream.close()
-        assert all("k" != v for v in srv.headers[0].values())  # no key header either
+        assert all(v != "k" for v in srv.headers[0].values())  # no key header either
 
 
 async def test_clean_and_abnormal_closes_reconnect_and_backoff_resets():

@@ -128,7 +128,7 @@ class Replayer:
                 self.ids[recorded.replace("-", "")] = actual.replace("-", "")
 
     def learn_events(self, recorded: list[Any], actual: list[Any]) -> None:
-        for rec, act in zip(recorded, actual):
+        for rec, act in zip(recorded, actual, strict=False):
             if isinstance(rec, dict) and isinstance(act, dict) and rec.get("kind") == act.get("kind"):
                 self.learn(rec.get("id"), act.get("id"))
                 self.learn(rec.get("timestamp"), act.get("timestamp"))
@@ -200,8 +200,9 @@ class Replayer:
         if "request_headers" in line:
             headers["X-Init-API-Key"] = "wrong-init-key" if line["status"] == 401 else INIT_KEY
         path = self.subst(line["path"])
-        resp = await self.client.request(line["method"], path, json=self.subst_body(line.get("request")),
-                                         headers=headers)
+        resp = await self.client.request(
+            line["method"], path, json=self.subst_body(line.get("request")), headers=headers
+        )
         where = f"{self.path.name}: {line['method']} {line['path']}"
         assert resp.status_code == line["status"], f"{where}: {resp.status_code} {resp.text[:300]}"
         self.compare_rest(line, resp.json() if resp.content else None, where)
@@ -219,8 +220,7 @@ class Replayer:
                 assert actual["execution_status"] == recorded["execution_status"], where
             assert (actual["title"] is None) == (recorded["title"] is None), where
             return
-        if (route.endswith("/api/conversations/search") or route.endswith("/api/conversations/count")) and \
-                line["status"] == 200:
+        if (route.endswith(("/api/conversations/search", "/api/conversations/count"))) and line["status"] == 200:
             if isinstance(recorded, dict):
                 assert set(actual) == set(recorded), where
                 for item in actual["items"]:
@@ -235,10 +235,11 @@ class Replayer:
             self.learn_events(recorded["items"], actual["items"])
             if recorded["next_page_id"] and actual["next_page_id"]:
                 self.learn(recorded["next_page_id"], actual["next_page_id"])
-            assert [token(e) for e in actual["items"] if token(e)] == \
-                [token(e) for e in recorded["items"] if token(e)], where
+            assert [token(e) for e in actual["items"] if token(e)] == [
+                token(e) for e in recorded["items"] if token(e)
+            ], where
             assert (actual["next_page_id"] is None) == (recorded["next_page_id"] is None), where
-            for rec, act in zip(recorded["items"], actual["items"]):
+            for rec, act in zip(recorded["items"], actual["items"], strict=False):
                 if rec["kind"] == act["kind"] and token(rec):
                     assert set(act) == set(rec), f"{where}: {rec['kind']} keys"
             return
@@ -249,8 +250,9 @@ class Replayer:
         if isinstance(recorded, dict):
             assert set(actual) == set(recorded), where
             if isinstance(recorded.get("detail"), list):  # 422: types and locations (messages vary by pydantic)
-                assert [(d["type"], d["loc"]) for d in actual["detail"]] == \
-                    [(d["type"], d["loc"]) for d in recorded["detail"]], where
+                assert [(d["type"], d["loc"]) for d in actual["detail"]] == [
+                    (d["type"], d["loc"]) for d in recorded["detail"]
+                ], where
             for key in ("detail", "exception", "success", "state", "status", "error"):
                 if key in recorded and not isinstance(recorded[key], list):
                     assert scrub(actual[key]) == scrub(recorded[key]), where
@@ -262,8 +264,9 @@ class Replayer:
     async def connect(self, line: dict[str, Any]) -> None:
         label = line["label"]
         sock = self.sockets[label] = Socket(label)
-        url = self.server.ws_url + self.subst(line["path"]).replace("session_api_key=REDACTED",
-                                                                     f"session_api_key={SESSION_KEY}")
+        url = self.server.ws_url + self.subst(line["path"]).replace(
+            "session_api_key=REDACTED", f"session_api_key={SESSION_KEY}"
+        )
         headers = None
         if line.get("auth_mode") == "header" or (line.get("auth_mode") is None and "header" in label):
             headers = {"X-Session-API-Key": "wrong-key" if "wrong" in label else SESSION_KEY}
@@ -354,7 +357,7 @@ class Replayer:
                 assert {t for t, _ in actual} == {t for t, _ in recorded}, where
                 continue
             assert [t for t, _ in actual] == [t for t, _ in recorded], where
-            for (tok, rec), (_, act) in zip(recorded, actual):
+            for (tok, rec), (_, act) in zip(recorded, actual, strict=False):
                 if tok == "Deltas":
                     continue
                 assert set(act) == set(rec), f"{where}: {tok} keys {set(act) ^ set(rec)}"

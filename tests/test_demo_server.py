@@ -177,26 +177,29 @@ async def test_stranded_message_and_noop_run(demo_server):
         await wait_status(c, cid, {"finished"})
         assert (await c.post(f"/api/conversations/{cid}/run")).json() == {"success": True}
         await asyncio.sleep(0.2)
-        r = await c.get(f"/api/conversations/{cid}/events/count",
-                        params={"kind": "openhands.sdk.event.llm_convertible.action.ActionEvent"})
+        r = await c.get(
+            f"/api/conversations/{cid}/events/count",
+            params={"kind": "openhands.sdk.event.llm_convertible.action.ActionEvent"},
+        )
         assert r.json() == 0  # the [finish] message was never answered
 
 
 async def test_confirmation_accept_and_reject(demo_server):
     async with httpx.AsyncClient(base_url=demo_server.base_url) as c:
-        cid = (await c.post("/api/conversations", json=create_body(
-            confirmation_policy={"kind": "AlwaysConfirm"}))).json()["id"]
+        cid = (
+            await c.post("/api/conversations", json=create_body(confirmation_policy={"kind": "AlwaysConfirm"}))
+        ).json()["id"]
         await c.post(f"/api/conversations/{cid}/events", json=say("[bash] go"))
         await wait_status(c, cid, {"waiting_for_confirmation"})
         await c.post(f"/api/conversations/{cid}/events/respond_to_confirmation", json={"accept": True})
         await wait_status(c, cid, {"finished"})
         await c.post(f"/api/conversations/{cid}/events", json=say("[bash] again"))
         await wait_status(c, cid, {"waiting_for_confirmation"})
-        await c.post(f"/api/conversations/{cid}/events/respond_to_confirmation",
-                     json={"accept": False, "reason": "no"})
+        await c.post(f"/api/conversations/{cid}/events/respond_to_confirmation", json={"accept": False, "reason": "no"})
         assert (await c.get(f"/api/conversations/{cid}")).json()["execution_status"] == "idle"
-        items = (await c.get(f"/api/conversations/{cid}/events/search",
-                             params={"sort_order": "TIMESTAMP_DESC", "limit": 1})).json()["items"]
+        items = (
+            await c.get(f"/api/conversations/{cid}/events/search", params={"sort_order": "TIMESTAMP_DESC", "limit": 1})
+        ).json()["items"]
         assert items[0]["kind"] == "UserRejectObservation" and items[0]["rejection_reason"] == "no"
 
 
@@ -205,8 +208,12 @@ async def test_error_and_stuck_words(demo_server):
         cid = (await c.post("/api/conversations", json=create_body())).json()["id"]
         await c.post(f"/api/conversations/{cid}/events", json=say("please error"))
         await wait_status(c, cid, {"error"})
-        errs = (await c.get(f"/api/conversations/{cid}/events/search", params={
-            "kind": "openhands.sdk.event.conversation_error.ConversationErrorEvent"})).json()["items"]
+        errs = (
+            await c.get(
+                f"/api/conversations/{cid}/events/search",
+                params={"kind": "openhands.sdk.event.conversation_error.ConversationErrorEvent"},
+            )
+        ).json()["items"]
         assert [e["code"] for e in errs] == ["LLMServiceUnavailableError"] * 2
         assert errs[1]["parent_id"] == errs[0]["id"]
         await c.post(f"/api/conversations/{cid}/events", json=say("get stuck"))
@@ -243,15 +250,17 @@ async def test_event_pagination_and_filters(demo_server):
         assert len(seen) == total == len({e["id"] for e in seen}) == 12
         assert (await c.get(f"/api/conversations/{cid}/events/count", params={"kind": "ActionEvent"})).json() == 0
         ts = seen[2]["timestamp"]
-        page = (await c.get(f"/api/conversations/{cid}/events/search",
-                            params={"timestamp__gte": ts, "limit": 1})).json()
+        page = (
+            await c.get(f"/api/conversations/{cid}/events/search", params={"timestamp__gte": ts, "limit": 1})
+        ).json()
         assert page["items"][0]["id"] == seen[2]["id"]
         bogus = (await c.get(f"/api/conversations/{cid}/events/search", params={"page_id": "bogus"})).json()
         assert bogus == {"items": [], "next_page_id": None}
         one = (await c.get(f"/api/conversations/{cid}/events/{seen[5]['id']}")).json()
         assert "critic_result" in one and one["critic_result"] is None  # get-one keeps nulls
-        async with websockets.connect(f"{demo_server.ws_url}/sockets/events/{cid}?resend_mode=since"
-                                      f"&after_timestamp={ts}") as ws:
+        async with websockets.connect(
+            f"{demo_server.ws_url}/sockets/events/{cid}?resend_mode=since&after_timestamp={ts}"
+        ) as ws:
             frames = [json.loads(await ws.recv()) for _ in range(1 + len(seen) - 2)]
         assert [f["id"] for f in frames[1:]] == [e["id"] for e in seen[2:]]
 
@@ -282,11 +291,14 @@ def test_huge_seeded_history_is_fast():
                 params = {"limit": 100, **({"page_id": page_id} if page_id else {})}
                 page = c.get(f"/api/conversations/{cid}/events/search", params=params).json()
                 page_id, pages = page["next_page_id"], pages + 1
-            last = c.get(f"/api/conversations/{cid}/events/search",
-                         params={"sort_order": "TIMESTAMP_DESC", "limit": 5}).json()
+            last = c.get(
+                f"/api/conversations/{cid}/events/search", params={"sort_order": "TIMESTAMP_DESC", "limit": 5}
+            ).json()
             assert time.monotonic() - t0 < 3
-            assert len(last["items"]) == 5 and c.get(
-                f"/api/conversations/{cid}/events/{last['items'][0]['id']}").status_code == 200
+            assert (
+                len(last["items"]) == 5
+                and c.get(f"/api/conversations/{cid}/events/{last['items'][0]['id']}").status_code == 200
+            )
 
 
 async def test_flood_emits_n_events(demo_server):
@@ -320,9 +332,26 @@ async def test_demo_seed_is_alive():
 def _start_subprocess(persist: Path, port: int = 0) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "DEMO_KEY": SESSION_KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.demo", "--port", str(port), "--persist-dir", str(persist),
-         "--session-key-env", "DEMO_KEY", "--slow-seconds", "5", "--tool-seconds", "0.05"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tui.demo",
+            "--port",
+            str(port),
+            "--persist-dir",
+            str(persist),
+            "--session-key-env",
+            "DEMO_KEY",
+            "--slow-seconds",
+            "5",
+            "--tool-seconds",
+            "0.05",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     assert line.startswith("listening on http://127.0.0.1:"), line
@@ -344,8 +373,13 @@ def test_persistence_survives_restart_and_running_becomes_error(tmp_path):
             c.patch(f"/api/conversations/{done}", json={"title": "Kept title"})
             before = c.get(f"/api/conversations/{done}/events/search").json()["items"]
             c.post(f"/api/conversations/{busy}/events", json=say("[slowbash] long tool"))
-            while c.get(f"/api/conversations/{busy}/events/count",
-                        params={"kind": "openhands.sdk.event.llm_convertible.action.ActionEvent"}).json() < 1:
+            while (
+                c.get(
+                    f"/api/conversations/{busy}/events/count",
+                    params={"kind": "openhands.sdk.event.llm_convertible.action.ActionEvent"},
+                ).json()
+                < 1
+            ):
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
     finally:
@@ -359,8 +393,10 @@ def test_persistence_survives_restart_and_running_becomes_error(tmp_path):
             after = c.get(f"/api/conversations/{done}/events/search").json()["items"]
             assert [e["id"] for e in after] == [e["id"] for e in before]
             assert c.get(f"/api/conversations/{busy}").json()["execution_status"] == "error"
-            errors = c.get(f"/api/conversations/{busy}/events/search", params={
-                "kind": "openhands.sdk.event.llm_convertible.observation.AgentErrorEvent"}).json()["items"]
+            errors = c.get(
+                f"/api/conversations/{busy}/events/search",
+                params={"kind": "openhands.sdk.event.llm_convertible.observation.AgentErrorEvent"},
+            ).json()["items"]
             assert len(errors) == 1 and errors[0]["error"].startswith("A restart occurred")
     finally:
         proc.terminate()

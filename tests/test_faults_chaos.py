@@ -25,8 +25,16 @@ from tui.demo import DemoServer
 
 # A mix of everything the protocol carries: plain messages, tool calls and observations, streamed replies,
 # per-field state updates, a markdown answer with a code block, a burst of events.
-TURNS = ["[text] one", "[bash] two", "[slow] three", "markdown four", "[slowbash] five", "flood 150 six",
-         "[finish] seven", "[slow] eight"]
+TURNS = [
+    "[text] one",
+    "[bash] two",
+    "[slow] three",
+    "markdown four",
+    "[slowbash] five",
+    "flood 150 six",
+    "[finish] seven",
+    "[slow] eight",
+]
 
 
 async def _read_lines(stream: asyncio.StreamReader, sink: list[str]) -> None:
@@ -34,8 +42,9 @@ async def _read_lines(stream: asyncio.StreamReader, sink: list[str]) -> None:
         sink.append(line.decode("utf-8", "replace"))
 
 
-async def run_chaos(turns: list[str], *, low: float = 0.2, high: float = 2.0, seed: int = 7,
-                    settle_timeout: float = 60.0) -> dict:
+async def run_chaos(
+    turns: list[str], *, low: float = 0.2, high: float = 2.0, seed: int = 7, settle_timeout: float = 60.0
+) -> dict:
     """Run the scenario; returns the counts (used by the test and by the benchmark)."""
     knobs = dict(FAST_KNOBS, slow_seconds=1.0, token_rate=60.0)
     with DemoServer(**knobs) as server:
@@ -44,13 +53,24 @@ async def run_chaos(turns: list[str], *, low: float = 0.2, high: float = 2.0, se
             proxy = await DroppingProxy("127.0.0.1", server.port).start()
             env = dict(os.environ, PYTHONUNBUFFERED="1", OPENHANDS_TUI_SERVERS="", OPENHANDS_TUI_SESSION_KEY="")
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tui", "watch", cid, "--json", "--server", proxy.base_url,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+                sys.executable,
+                "-m",
+                "tui",
+                "watch",
+                cid,
+                "--json",
+                "--server",
+                proxy.base_url,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
             )
             out: list[str] = []
             err: list[str] = []
-            readers = [asyncio.create_task(_read_lines(proc.stdout, out)),
-                       asyncio.create_task(_read_lines(proc.stderr, err))]
+            readers = [
+                asyncio.create_task(_read_lines(proc.stdout, out)),
+                asyncio.create_task(_read_lines(proc.stderr, err)),
+            ]
             stop = asyncio.Event()
             chaos = None
             try:
@@ -91,8 +111,15 @@ async def run_chaos(turns: list[str], *, low: float = 0.2, high: float = 2.0, se
     missing = want - got
     twice = {i: n for i, n in got.items() if n > 1}
     extra = set(got) - set(want)
-    return {"events": len(history), "printed": sum(got.values()), "missing": sorted(missing),
-            "twice": twice, "extra": sorted(extra), "drops": proxy.drops, "stderr": "".join(err)[-2000:]}
+    return {
+        "events": len(history),
+        "printed": sum(got.values()),
+        "missing": sorted(missing),
+        "twice": twice,
+        "extra": sorted(extra),
+        "drops": proxy.drops,
+        "stderr": "".join(err)[-2000:],
+    }
 
 
 @pytest.mark.timeout(90)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -46,22 +45,41 @@ def mock_client(status: int, body: object) -> AgentClient:
     return AgentClient("http://agents.example:8000", transport=httpx.MockTransport(handler))
 
 
-@pytest.mark.parametrize("status,body,call,error,words", [
-    (401, {"detail": "Unauthorized"}, "get", Unauthorized, "wrong or missing session key"),
-    (404, {"detail": "Not Found"}, "get", NotFound, "not found"),
-    (400, {"detail": "Bad Request"}, "interrupt", NotFound, "not found"),
-    (409, {"detail": "run already in progress"}, "send", Conflict, "run already in progress"),
-    (422, {"detail": [{"loc": ["body", "limit"], "msg": "Input should be greater than 0"}]}, "send",
-     InvalidRequest, "limit: Input should be greater than 0"),
-    (500, {"detail": "Internal Server Error", "exception": "KeyError: 'boom'"}, "get", ServerFailure, "KeyError"),
-    (503, {"detail": "Service Unavailable",
-           "exception": "503: server is in deferred-init state 'dormant'; call POST /api/init first"}, "list",
-     Dormant, "openhands-tui init"),
-])
+@pytest.mark.parametrize(
+    "status,body,call,error,words",
+    [
+        (401, {"detail": "Unauthorized"}, "get", Unauthorized, "wrong or missing session key"),
+        (404, {"detail": "Not Found"}, "get", NotFound, "not found"),
+        (400, {"detail": "Bad Request"}, "interrupt", NotFound, "not found"),
+        (409, {"detail": "run already in progress"}, "send", Conflict, "run already in progress"),
+        (
+            422,
+            {"detail": [{"loc": ["body", "limit"], "msg": "Input should be greater than 0"}]},
+            "send",
+            InvalidRequest,
+            "limit: Input should be greater than 0",
+        ),
+        (500, {"detail": "Internal Server Error", "exception": "KeyError: 'boom'"}, "get", ServerFailure, "KeyError"),
+        (
+            503,
+            {
+                "detail": "Service Unavailable",
+                "exception": "503: server is in deferred-init state 'dormant'; call POST /api/init first",
+            },
+            "list",
+            Dormant,
+            "openhands-tui init",
+        ),
+    ],
+)
 async def test_rest_statuses_become_typed_errors_with_a_message(status, body, call, error, words):
     async with mock_client(status, body) as client:
-        calls = {"get": lambda: client.get_conversation(CID), "interrupt": lambda: client.interrupt(CID),
-                 "send": lambda: client.send_message(CID, "hi"), "list": lambda: client.search_conversations()}
+        calls = {
+            "get": lambda: client.get_conversation(CID),
+            "interrupt": lambda: client.interrupt(CID),
+            "send": lambda: client.send_message(CID, "hi"),
+            "list": lambda: client.search_conversations(),
+        }
         with pytest.raises(error) as info:
             await calls[call]()
     assert words in info.value.message
@@ -88,7 +106,7 @@ async def test_wrong_key_stops_the_session_with_unauthorized(demo_server_keyed):
         cid = await new_conversation(good)
     async with AgentClient(demo_server_keyed.base_url, "wrong-key") as client:
         session = ConversationSession(client, cid)
-        ok, notices, task = await run_session(session, lambda: session.connection.state is ConnectionState.STOPPED)
+        ok, notices, _task = await run_session(session, lambda: session.connection.state is ConnectionState.STOPPED)
     assert ok and isinstance(session.connection.error, Unauthorized), session.connection
     assert any("session key" in n for n in notices), notices
     assert not any("wrong-key" in n for n in notices)
@@ -98,7 +116,7 @@ async def test_socket_close_4001_stops_with_unauthorized(demo_server_keyed):
     async with AgentClient(demo_server_keyed.base_url, SESSION_KEY) as client:
         cid = await new_conversation(client)
         session = ConversationSession(client, cid, stream_factory=lambda c, i: EventStream(c.base_url, i, "bad"))
-        ok, notices, _ = await run_session(session, lambda: session.connection.state is ConnectionState.STOPPED)
+        ok, _notices, _ = await run_session(session, lambda: session.connection.state is ConnectionState.STOPPED)
     assert ok and isinstance(session.connection.error, Unauthorized), session.connection
 
 
@@ -129,20 +147,21 @@ async def test_dormant_socket_1006_is_a_retry_not_a_stop(dormant_server):
 
 async def test_dormant_server_session_shows_how_to_wake_it(dormant_server):
     async with AgentClient(dormant_server.base_url) as client:
-        session = ConversationSession(client, CID,
-                                      stream_factory=lambda c, i: EventStream(c.base_url, i, initial_backoff=0.05))
+        session = ConversationSession(
+            client, CID, stream_factory=lambda c, i: EventStream(c.base_url, i, initial_backoff=0.05)
+        )
         with pytest.raises(Dormant) as info:
             await client.get_conversation(CID)
         assert "openhands-tui init" in info.value.message
-        ok, _, task = await run_session(session, lambda: "openhands-tui init" in session.connection.reason, 10)
+        ok, _, _task = await run_session(session, lambda: "openhands-tui init" in session.connection.reason, 10)
     assert ok, session.seen  # never a crash: it keeps trying, and says how to wake the server
     assert session.seen.state in (ConnectionState.RESYNCING, ConnectionState.RECONNECTING), session.seen
 
 
 async def test_handshake_403_stops_with_unauthorized():
     from websockets.asyncio.server import serve
-    from websockets.http11 import Response
     from websockets.datastructures import Headers
+    from websockets.http11 import Response
 
     def reject(connection, request):
         return Response(403, "Forbidden", Headers([("Content-Length", "0")]), b"")
@@ -168,18 +187,23 @@ async def test_unreachable_server_session_reconnects_without_crashing():
 
 # ------------------------------------------------------------------------------------- headless
 
+
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENHANDS_TUI_STATE_DIR": "/tmp/openhands-tui-errors-test-state",
-           "OPENHANDS_TUI_CONFIG_DIR": "/tmp/openhands-tui-errors-test-config-none"}
+    env = {
+        **os.environ,
+        "OPENHANDS_TUI_STATE_DIR": "/tmp/openhands-tui-errors-test-state",
+        "OPENHANDS_TUI_CONFIG_DIR": "/tmp/openhands-tui-errors-test-config-none",
+    }
     env.pop("OPENHANDS_TUI_SERVERS", None)
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 class SilentServer:
     """Accepts connections and never answers (a server stuck for longer than the client's 10 s timeout)."""
 
-    def __enter__(self) -> "SilentServer":
+    def __enter__(self) -> SilentServer:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -204,8 +228,11 @@ class SilentServer:
 
 
 def test_headless_verbs_report_each_failure_with_exit_code_and_message():
-    with DemoServer(**FAST_KNOBS) as server, DemoServer(deferred_init=True, init_key="ik", **FAST_KNOBS) as dormant, \
-            SilentServer() as slow:
+    with (
+        DemoServer(**FAST_KNOBS) as server,
+        DemoServer(deferred_init=True, init_key="ik", **FAST_KNOBS) as dormant,
+        SilentServer() as slow,
+    ):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             closed = s.getsockname()[1]
@@ -228,8 +255,8 @@ def test_headless_verbs_report_each_failure_with_exit_code_and_message():
             t.start()
         for t in threads:
             t.join(60)
-        for name, (argv, code, words) in cases.items():
-            out, took = results[name]
+        for name, (_argv, code, words) in cases.items():
+            out, _took = results[name]
             assert out.returncode == code, (name, out.returncode, out.stderr)
             assert words in out.stderr, (name, out.stderr)
             assert "Traceback" not in out.stderr, (name, out.stderr)

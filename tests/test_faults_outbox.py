@@ -59,13 +59,18 @@ CLIENT = textwrap.dedent("""
 """)
 
 
-def run_client(tmp_path, base: str, cid: str, text: str, kill_at: str = "none", *,
-               kill_after: float | None = None) -> tuple[int, str]:
+def run_client(
+    tmp_path, base: str, cid: str, text: str, kill_at: str = "none", *, kill_after: float | None = None
+) -> tuple[int, str]:
     script = tmp_path / "client.py"
     script.write_text(CLIENT)
-    proc = subprocess.Popen([sys.executable, str(script), base, cid, str(tmp_path / "state"), text, kill_at],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    proc = subprocess.Popen(
+        [sys.executable, str(script), base, cid, str(tmp_path / "state"), text, kill_at],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.getcwd()),
+    )
     try:
         out, _ = proc.communicate(timeout=kill_after if kill_after is not None else 60)
     except subprocess.TimeoutExpired:

@@ -32,10 +32,25 @@ def free_port() -> int:
 
 def start_demo(port: int, persist_dir: Path, *extra: str) -> subprocess.Popen:
     """`python -m tui.demo` as a subprocess; returns once it prints `listening on`."""
-    cmd = [sys.executable, "-m", "tui.demo", "--port", str(port), "--persist-dir", str(persist_dir),
-           "--slow-seconds", "4", "--tool-seconds", "0.05", "--token-rate", "200", *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "tui.demo",
+        "--port",
+        str(port),
+        "--persist-dir",
+        str(persist_dir),
+        "--slow-seconds",
+        "4",
+        "--tool-seconds",
+        "0.05",
+        "--token-rate",
+        "200",
+        *extra,
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1")
+    )
     deadline = time.monotonic() + 20
     assert proc.stdout is not None
     while time.monotonic() < deadline:
@@ -64,25 +79,32 @@ async def test_restart_mid_turn_reconnects_resyncs_and_loses_nothing(tmp_path):
             cid = await new_conversation(client)
             async with following(client, cid) as session:
                 states: list[ConnectionState] = []
-                session.subscribe(lambda ch: states.append(session.connection.state)
-                                  if ch.kind is ChangeKind.CONNECTION else None)
+                session.subscribe(
+                    lambda ch: states.append(session.connection.state) if ch.kind is ChangeKind.CONNECTION else None
+                )
                 item = await session.submit("[bash] before")
                 assert await session.wait_until(lambda: item.id in session.settled, 20)
                 await session.submit("[slowbash] the server dies during this")
                 # Mid-turn: the agent is running the slow tool.
                 assert await session.wait_until(
-                    lambda: session.status is ExecutionStatus.RUNNING
-                    and any(isinstance(e, ActionEvent) and "sleep" in str(e.to_wire())
-                            for e in session.timeline), 20)
+                    lambda: (
+                        session.status is ExecutionStatus.RUNNING
+                        and any(isinstance(e, ActionEvent) and "sleep" in str(e.to_wire()) for e in session.timeline)
+                    ),
+                    20,
+                )
                 held_before = [e.id for e in session.timeline]
                 kill(server)
-                assert await session.wait_until(
-                    lambda: session.connection.state is ConnectionState.RECONNECTING, 10), states
+                assert await session.wait_until(lambda: session.connection.state is ConnectionState.RECONNECTING, 10), (
+                    states
+                )
                 await asyncio.sleep(0.5)
                 server = start_demo(port, tmp_path / "persist")
-                assert await session.wait_until(
-                    lambda: session.connection.state is ConnectionState.LIVE, 40), (states, session.connection)
-                after_kill = states[states.index(ConnectionState.RECONNECTING):]
+                assert await session.wait_until(lambda: session.connection.state is ConnectionState.LIVE, 40), (
+                    states,
+                    session.connection,
+                )
+                after_kill = states[states.index(ConnectionState.RECONNECTING) :]
                 assert ConnectionState.RESYNCING in after_kill, after_kill
                 assert after_kill.index(ConnectionState.RESYNCING) < len(after_kill) - 1
                 assert after_kill[-1] is ConnectionState.LIVE

@@ -12,20 +12,29 @@ from tui.session import Fleet, ServerState
 
 
 async def test_each_server_keeps_its_own_state():
-    with DemoServer() as ok, DemoServer(session_keys=["right"]) as keyed, \
-            DemoServer(deferred_init=True, init_key="ik") as dormant:
-        fleet = Fleet([
-            ServerConfig("ok", ok.base_url),
-            ServerConfig("keyed", keyed.base_url, session_key="k-9f8e7d6c"),
-            ServerConfig("dormant", dormant.base_url),
-            ServerConfig("gone", "http://127.0.0.1:9"),
-        ])
+    with (
+        DemoServer() as ok,
+        DemoServer(session_keys=["right"]) as keyed,
+        DemoServer(deferred_init=True, init_key="ik") as dormant,
+    ):
+        fleet = Fleet(
+            [
+                ServerConfig("ok", ok.base_url),
+                ServerConfig("keyed", keyed.base_url, session_key="k-9f8e7d6c"),
+                ServerConfig("dormant", dormant.base_url),
+                ServerConfig("gone", "http://127.0.0.1:9"),
+            ]
+        )
         try:
             cid = await new_conversation(fleet.client("ok"))
             await fleet.refresh()
             states = {e.name: e.state for e in fleet.servers}
-            assert states == {"ok": ServerState.OK, "keyed": ServerState.UNAUTHORIZED,
-                              "dormant": ServerState.DORMANT, "gone": ServerState.UNREACHABLE}
+            assert states == {
+                "ok": ServerState.OK,
+                "keyed": ServerState.UNAUTHORIZED,
+                "dormant": ServerState.DORMANT,
+                "gone": ServerState.UNREACHABLE,
+            }
             assert cid in fleet.entry("ok").conversations
             assert "init" in fleet.entry("dormant").message
             assert "k-9f8e7d6c" not in fleet.entry("keyed").message

@@ -25,16 +25,56 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(Heal
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 KINDS = sorted(EVENT_CLASSES)
-FIELDS = ["kind", "id", "timestamp", "source", "llm_message", "content", "role", "text", "action", "observation",
-          "tool_name", "tool_call_id", "thought", "reasoning_content", "key", "value", "code", "detail", "error",
-          "extended_content", "activated_skills", "security_risk", "summary", "command", "exit_code", "delta",
-          "content_delta", "parent_id", "llm_response_id", "tool_call", "rejection_reason", "stats", "type"]
+FIELDS = [
+    "kind",
+    "id",
+    "timestamp",
+    "source",
+    "llm_message",
+    "content",
+    "role",
+    "text",
+    "action",
+    "observation",
+    "tool_name",
+    "tool_call_id",
+    "thought",
+    "reasoning_content",
+    "key",
+    "value",
+    "code",
+    "detail",
+    "error",
+    "extended_content",
+    "activated_skills",
+    "security_risk",
+    "summary",
+    "command",
+    "exit_code",
+    "delta",
+    "content_delta",
+    "parent_id",
+    "llm_response_id",
+    "tool_call",
+    "rejection_reason",
+    "stats",
+    "type",
+]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=40),
-                    st.just("\x1b]52;c;aGk=\x07\x1b[2J[bold red]x[/]"), st.just(""))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                           st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-                           max_leaves=20)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.just("\x1b]52;c;aGk=\x07\x1b[2J[bold red]x[/]"),
+    st.just(""),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=20,
+)
 event_like = st.fixed_dictionaries(
     {"kind": st.one_of(st.sampled_from(KINDS), st.text(max_size=20), json_values)},
     optional={name: json_values for name in FIELDS if name != "kind"},
@@ -93,24 +133,53 @@ def test_known_kinds_with_wrong_types(value):
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=300), st.text(max_size=300),
-                 event_like.map(json.dumps), json_values.map(json.dumps),
-                 event_like.map(lambda d: json.dumps(d)[: max(1, len(json.dumps(d)) // 2)])))
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300),
+        event_like.map(json.dumps),
+        json_values.map(json.dumps),
+        event_like.map(lambda d: json.dumps(d)[: max(1, len(json.dumps(d)) // 2)]),
+    )
+)
 def test_decode_frame_never_raises(message):
     frame = decode_frame(message)
     exercise(frame.event)
     assert isinstance(frame.raw, dict)
 
 
-@pytest.mark.parametrize("message", ids=lambda m: f"{type(m).__name__}{len(m)}:{m[:16]!r}", argvalues=[
-    b"\xff\xfe\x00garbage", b"\xc3\x28", "\ud800".encode("utf-8", "surrogatepass"), b"",
-    "[" * 100_000, "{\"a\":" * 50_000, deep_json(400), deep_json(900), deep_json(3000),
-    json.dumps({"kind": "MessageEvent", "id": "x", "llm_message": {"role": "assistant",
-                                                                  "content": [{"type": "text", "text": "A" * 3_000_000}]}}),
-    json.dumps({"kind": "ObservationEvent", "id": 5, "timestamp": [], "observation": "x" * 100_000}),
-    json.dumps({"kind": "NoSuchKind", "id": "u1", "anything": {"deep": deep(50)}}),
-    "null", "42", "\"string\"", "[]", "NaN", "Infinity", "{\"kind\": null}", "{\"kind\": {\"x\": 1}}",
-])
+@pytest.mark.parametrize(
+    "message",
+    ids=lambda m: f"{type(m).__name__}{len(m)}:{m[:16]!r}",
+    argvalues=[
+        b"\xff\xfe\x00garbage",
+        b"\xc3\x28",
+        "\ud800".encode("utf-8", "surrogatepass"),
+        b"",
+        "[" * 100_000,
+        '{"a":' * 50_000,
+        deep_json(400),
+        deep_json(900),
+        deep_json(3000),
+        json.dumps(
+            {
+                "kind": "MessageEvent",
+                "id": "x",
+                "llm_message": {"role": "assistant", "content": [{"type": "text", "text": "A" * 3_000_000}]},
+            }
+        ),
+        json.dumps({"kind": "ObservationEvent", "id": 5, "timestamp": [], "observation": "x" * 100_000}),
+        json.dumps({"kind": "NoSuchKind", "id": "u1", "anything": {"deep": deep(50)}}),
+        "null",
+        "42",
+        '"string"',
+        "[]",
+        "NaN",
+        "Infinity",
+        '{"kind": null}',
+        '{"kind": {"x": 1}}',
+    ],
+)
 def test_decode_frame_edge_cases(message):
     frame = decode_frame(message)
     exercise(frame.event)
@@ -123,13 +192,24 @@ CID = str(uuid.uuid4())
 
 def _calls(client: AgentClient):
     return [
-        lambda: client.health(), lambda: client.server_info(), lambda: client.init_status(),
-        lambda: client.search_conversations(), lambda: client.count_conversations(),
-        lambda: client.get_conversation(CID), lambda: client.get_conversations([CID, CID]),
-        lambda: client.search_events(CID), lambda: client.all_events(CID), lambda: client.count_events(CID),
-        lambda: client.get_event(CID, "e1"), lambda: client.final_response(CID), lambda: client.run(CID),
-        lambda: client.pause(CID), lambda: client.interrupt(CID), lambda: client.send_message(CID, "hi"),
-        lambda: client.delete_conversation(CID), lambda: client.rename_conversation(CID, "t"),
+        lambda: client.health(),
+        lambda: client.server_info(),
+        lambda: client.init_status(),
+        lambda: client.search_conversations(),
+        lambda: client.count_conversations(),
+        lambda: client.get_conversation(CID),
+        lambda: client.get_conversations([CID, CID]),
+        lambda: client.search_events(CID),
+        lambda: client.all_events(CID),
+        lambda: client.count_events(CID),
+        lambda: client.get_event(CID, "e1"),
+        lambda: client.final_response(CID),
+        lambda: client.run(CID),
+        lambda: client.pause(CID),
+        lambda: client.interrupt(CID),
+        lambda: client.send_message(CID, "hi"),
+        lambda: client.delete_conversation(CID),
+        lambda: client.rename_conversation(CID, "t"),
         lambda: client.respond_to_confirmation(CID, True),
     ]
 
@@ -137,18 +217,30 @@ def _calls(client: AgentClient):
 bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({}, optional={"items": st.lists(st.one_of(event_like, json_values), max_size=3),
-                                        "next_page_id": json_values, "detail": json_values,
-                                        "exception": json_values, "id": json_values, "success": json_values,
-                                        "execution_status": json_values, "title": json_values}
-                          ).map(lambda v: json.dumps(v).encode()),
-    st.just(b"\xff\xfe not utf-8 {"), st.just(("[" * 5000).encode()),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "items": st.lists(st.one_of(event_like, json_values), max_size=3),
+            "next_page_id": json_values,
+            "detail": json_values,
+            "exception": json_values,
+            "id": json_values,
+            "success": json_values,
+            "execution_status": json_values,
+            "title": json_values,
+        },
+    ).map(lambda v: json.dumps(v).encode()),
+    st.just(b"\xff\xfe not utf-8 {"),
+    st.just(("[" * 5000).encode()),
 )
 
 
 @FEW
-@given(status=st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 500, 502, 503, 599]),
-       body=bodies, ctype=st.sampled_from(["application/json", "text/html", "application/json; charset=latin-1", ""]))
+@given(
+    status=st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 500, 502, 503, 599]),
+    body=bodies,
+    ctype=st.sampled_from(["application/json", "text/html", "application/json; charset=latin-1", ""]),
+)
 def test_rest_client_only_raises_agent_server_errors(status, body, ctype):
     async def main():
         def handler(request: httpx.Request) -> httpx.Response:
@@ -166,11 +258,18 @@ def test_rest_client_only_raises_agent_server_errors(status, body, ctype):
 
 
 def test_rest_client_transport_failures_are_agent_server_errors():
-    failures = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("bye"),
-                httpx.ReadError("reset"), httpx.WriteError("broken pipe"), httpx.PoolTimeout("pool")]
+    failures = [
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("bye"),
+        httpx.ReadError("reset"),
+        httpx.WriteError("broken pipe"),
+        httpx.PoolTimeout("pool"),
+    ]
 
     async def main():
         for failure in failures:
+
             def handler(request: httpx.Request, failure=failure) -> httpx.Response:
                 raise failure
 
@@ -185,10 +284,14 @@ def test_rest_client_transport_failures_are_agent_server_errors():
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd", "identity, gzip"])
 def test_rest_client_bad_content_encoding(encoding):
     """A proxy or server that labels a plain body as compressed: httpx raises DecodingError while reading."""
+
     async def main():
         def handler(request: httpx.Request) -> httpx.Response:
-            return httpx.Response(200, stream=httpx.ByteStream(b'{"items": [], "next_page_id": null}'),
-                                  headers={"content-type": "application/json", "content-encoding": encoding})
+            return httpx.Response(
+                200,
+                stream=httpx.ByteStream(b'{"items": [], "next_page_id": null}'),
+                headers={"content-type": "application/json", "content-encoding": encoding},
+            )
 
         async with AgentClient("http://fuzz.invalid:1", transport=httpx.MockTransport(handler)) as client:
             for call in _calls(client):
@@ -233,9 +336,15 @@ async def test_garbage_frames_do_not_kill_the_worker(demo_server):
     import websockets.asyncio.server as ws_server
 
     valid_id = str(uuid.uuid4())
-    valid = {"kind": "MessageEvent", "id": valid_id, "timestamp": "2099-01-01T00:00:00", "source": "agent",
-             "llm_message": {"role": "assistant", "content": [{"type": "text", "text": "still alive"}]},
-             "activated_skills": [], "extended_content": []}
+    valid = {
+        "kind": "MessageEvent",
+        "id": valid_id,
+        "timestamp": "2099-01-01T00:00:00",
+        "source": "agent",
+        "llm_message": {"role": "assistant", "content": [{"type": "text", "text": "still alive"}]},
+        "activated_skills": [],
+        "extended_content": [],
+    }
     connections = 0
 
     async def handler(ws):
@@ -252,13 +361,17 @@ async def test_garbage_frames_do_not_kill_the_worker(demo_server):
         async with AgentClient(demo_server.base_url) as client:
             cid = await new_conversation(client)
             session = ConversationSession(
-                client, cid, stream_factory=lambda c, i: EventStream(f"http://127.0.0.1:{port}", i))
+                client, cid, stream_factory=lambda c, i: EventStream(f"http://127.0.0.1:{port}", i)
+            )
             notices: list[str] = []
             session.subscribe(lambda ch: notices.append(ch.message) if ch.message else None)
             task = asyncio.create_task(session.run())
             try:
-                assert await session.wait_until(lambda: valid_id in session.timeline, 15), \
-                    (session.connection, notices, task)
+                assert await session.wait_until(lambda: valid_id in session.timeline, 15), (
+                    session.connection,
+                    notices,
+                    task,
+                )
                 assert not task.done(), task
                 assert session.connection.state is ConnectionState.LIVE
                 assert connections == 1  # no reconnect either: garbage is skipped, not fatal

@@ -42,8 +42,14 @@ def keyed():
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
-    env = {**os.environ, "OH_KEY": SESSION_KEY, "LLM_KEY": LLM_KEY, "BAD_KEY": WRONG_KEY,
-           "OPENHANDS_TUI_STATE_DIR": str(tmp_path / "state"), "OPENHANDS_TUI_CONFIG_DIR": str(tmp_path / "cfg")}
+    env = {
+        **os.environ,
+        "OH_KEY": SESSION_KEY,
+        "LLM_KEY": LLM_KEY,
+        "BAD_KEY": WRONG_KEY,
+        "OPENHANDS_TUI_STATE_DIR": str(tmp_path / "state"),
+        "OPENHANDS_TUI_CONFIG_DIR": str(tmp_path / "cfg"),
+    }
     env.pop("OPENHANDS_TUI_SERVERS", None)
     return env
 
@@ -72,8 +78,13 @@ async def test_urls_logs_and_reprs(keyed, tmp_path):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             stream = client.event_stream(info.id)
-            for obj in (client, stream, EventStream(proxy.base_url, info.id, SESSION_KEY), session.connection,
-                        await client.get_conversation(info.id)):
+            for obj in (
+                client,
+                stream,
+                EventStream(proxy.base_url, info.id, SESSION_KEY),
+                session.connection,
+                await client.get_conversation(info.id),
+            ):
                 assert_clean(repr(obj), f"repr of {type(obj).__name__}")
                 assert_clean(str(obj), f"str of {type(obj).__name__}")
         async with AgentClient(proxy.base_url, WRONG_KEY) as bad:
@@ -104,15 +115,37 @@ async def test_urls_logs_and_reprs(keyed, tmp_path):
 def test_cli_argv_exports_and_logs(keyed, tmp_path):
     env = env_for(tmp_path)
     base = ["--server", keyed.base_url, "--session-key-env", "OH_KEY"]
-    new = subprocess.run([sys.executable, "-m", "tui", *base, "new", "--model", "demo/scripted", "--workdir", "/w",
-                          "--llm-key-env", "LLM_KEY", "[bash] hi", "--wait"], capture_output=True, text=True,
-                         env=env, timeout=60)
+    new = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            *base,
+            "new",
+            "--model",
+            "demo/scripted",
+            "--workdir",
+            "/w",
+            "--llm-key-env",
+            "LLM_KEY",
+            "[bash] hi",
+            "--wait",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert new.returncode == 0, new.stderr
     cid = new.stdout.split()[0]
     assert_clean(new.stdout + new.stderr, "the output of new")
     # A long-running verb: its argument list, as every user of the machine can read it.
-    watch = subprocess.Popen([sys.executable, "-m", "tui", *base, "watch", cid, "--json"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "tui", *base, "watch", cid, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         time.sleep(1.5)
         cmdline = Path(f"/proc/{watch.pid}/cmdline").read_bytes()
@@ -124,12 +157,22 @@ def test_cli_argv_exports_and_logs(keyed, tmp_path):
     assert_clean(out + err, "the output of watch --json")
     for fmt in ("md", "json"):
         path = tmp_path / f"export.{fmt}"
-        ex = subprocess.run([sys.executable, "-m", "tui", *base, "export", cid, "--format", fmt, "-o", str(path)],
-                            capture_output=True, text=True, env=env, timeout=60)
+        ex = subprocess.run(
+            [sys.executable, "-m", "tui", *base, "export", cid, "--format", fmt, "-o", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert ex.returncode == 0, ex.stderr
         assert_clean(path.read_text(), f"the {fmt} export")
-    bad = subprocess.run([sys.executable, "-m", "tui", "--server", keyed.base_url, "--session-key-env", "BAD_KEY",
-                          "list"], capture_output=True, text=True, env=env, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "tui", "--server", keyed.base_url, "--session-key-env", "BAD_KEY", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert bad.returncode == 1
     assert_clean(bad.stdout + bad.stderr, "the error for a wrong key")
     # Nothing the verbs wrote under the state directory (outbox, logs) holds a key.
@@ -149,16 +192,24 @@ async def test_screenshot_and_notifications(keyed, tmp_path):
         req = StartConversationRequest.build(model="demo/scripted", working_dir="/tmp/w", api_key=LLM_KEY)
         cid = (await client.create_conversation(req)).id
         await client.send_message(cid, "[bash] with keys")
-    fleet = Fleet([ServerConfig("good", keyed.base_url, SESSION_KEY), ServerConfig("bad", keyed.base_url, WRONG_KEY)],
-                  state_dir=tmp_path, fast_poll=0.3, slow_poll=0.5)
+    fleet = Fleet(
+        [ServerConfig("good", keyed.base_url, SESSION_KEY), ServerConfig("bad", keyed.base_url, WRONG_KEY)],
+        state_dir=tmp_path,
+        fast_poll=0.3,
+        slow_poll=0.5,
+    )
     app = OpenHandsApp(fleet, preferences=Prefs())
     log_file = tmp_path / "textual.log"
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await wait_for(pilot, lambda: cid in fleet.entry("good").conversations, 15, "listed")
         await app.open_conversation("good", cid)
         await wait_for(pilot, lambda: app.session.connection.state.value == "live", 15, "live")
-        await wait_for(pilot, lambda: str(fleet.entry("bad").state.value) != "ok"
-                       and fleet.entry("bad").message, 15, "the bad server's state")
+        await wait_for(
+            pilot,
+            lambda: str(fleet.entry("bad").state.value) != "ok" and fleet.entry("bad").message,
+            15,
+            "the bad server's state",
+        )
         app.watch_conversation(("bad", cid))  # a session with the wrong key: a notification about it
         await pilot.pause(1.5)
         svg = app.export_screenshot()

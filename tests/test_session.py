@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.helpers import eventually, following, new_conversation, user_texts
+from tests.helpers import following, new_conversation, user_texts
 from tests.proxy import DroppingProxy
 from tui.client import AgentClient
 from tui.demo.server import DemoServer
@@ -99,8 +99,9 @@ async def test_message_sent_while_busy_is_queued_then_delivered_and_answered(cli
     events = await client.all_events(cid)
     assert user_texts(events) == ["[slow] first, slow", "[text] second, typed while busy"]
     second_at = next(i for i, e in enumerate(events) if isinstance(e, MessageEvent) and "second" in e.text)
-    assert any(isinstance(e, MessageEvent) and e.source == "agent" for e in events[second_at + 1:]), \
+    assert any(isinstance(e, MessageEvent) and e.source == "agent" for e in events[second_at + 1 :]), (
         "the queued message was answered"
+    )
 
 
 async def test_interrupt_then_send(client):
@@ -144,14 +145,16 @@ async def test_queued_message_survives_a_client_restart_and_is_delivered_once(cl
     cid = await new_conversation(client)
     async with following(client, cid, outbox_store=store) as session:
         first = await session.submit("[slow] first")
-        await session.wait_until(lambda: session.status is ExecutionStatus.RUNNING
-                                 and session.outbox.get(first.id) is None, 10)
+        await session.wait_until(
+            lambda: session.status is ExecutionStatus.RUNNING and session.outbox.get(first.id) is None, 10
+        )
         await session.submit("[text] queued across a restart")
     # The first client is gone (its worker cancelled) with the message still queued on disk.
     assert [i.text for i in store.load(client.base_url, cid)] == ["[text] queued across a restart"]
     async with following(client, cid, outbox_store=store) as session:
-        await session.wait_until(lambda: not session.outbox and not session.turn.active
-                                 and session.status is ExecutionStatus.FINISHED, 20)
+        await session.wait_until(
+            lambda: not session.outbox and not session.turn.active and session.status is ExecutionStatus.FINISHED, 20
+        )
     texts = user_texts(await client.all_events(cid))
     assert texts.count("[text] queued across a restart") == 1
     assert store.load(client.base_url, cid) == []

@@ -48,7 +48,9 @@ def test_pending_actions_are_the_unanswered_ones():
     actions = [e for e in timeline if e.kind == "ActionEvent"]
     assert actions
     pending = timeline.pending_actions()
-    answered = {getattr(e, "action_id", None) for e in timeline if e.kind in ("ObservationEvent", "UserRejectObservation")}
+    answered = {
+        getattr(e, "action_id", None) for e in timeline if e.kind in ("ObservationEvent", "UserRejectObservation")
+    }
     assert all(a.id not in answered for a in pending)
 
 
@@ -102,18 +104,31 @@ def test_servers_from_flags_env_and_file():
     assert [s.url for s in servers] == ["http://a:1", "https://b.example/prefix"]
     assert all(s.session_key == "secret" for s in servers)
     assert "secret" not in repr(servers)
-    servers = resolve_servers(None, None, env={"OPENHANDS_TUI_SERVERS": "http://x:2,http://y:3",
-                                                "OPENHANDS_TUI_SESSION_KEY": "k2"}, file_config={})
+    servers = resolve_servers(
+        None,
+        None,
+        env={"OPENHANDS_TUI_SERVERS": "http://x:2,http://y:3", "OPENHANDS_TUI_SESSION_KEY": "k2"},
+        file_config={},
+    )
     assert [s.session_key for s in servers] == ["k2", "k2"]
-    servers = resolve_servers(None, None, env={"PK": "pk"}, file_config={"servers": [
-        {"name": "prod", "url": "https://prod.example", "session_key_env": "PK"}, {"url": "http://dev:8000"}]})
+    servers = resolve_servers(
+        None,
+        None,
+        env={"PK": "pk"},
+        file_config={
+            "servers": [
+                {"name": "prod", "url": "https://prod.example", "session_key_env": "PK"},
+                {"url": "http://dev:8000"},
+            ]
+        },
+    )
     assert [(s.name, s.session_key) for s in servers] == [("prod", "pk"), ("dev:8000", None)]
     assert resolve_servers(None, None, env={}, file_config={}) == []
 
 
 @pytest.mark.parametrize("bad", ["ftp://x", "localhost:8000", "http://user:pw@h", "http://h:99999"])
 def test_bad_urls_are_refused_clearly(bad):
-    with pytest.raises(ConfigError, match="URL|port"):
+    with pytest.raises(ConfigError, match=r"URL|port"):
         resolve_servers([bad], None, env={}, file_config={})
 
 

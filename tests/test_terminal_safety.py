@@ -15,10 +15,12 @@ from tests.helpers import new_conversation
 from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
 from tui.client import AgentClient
 
-EVIL = ("EVIL1 \x1b]52;c;ZWNobyBwd25lZA==\x07osc52 \x1b]8;;http://evil.example/\x07link\x1b]8;;\x07 "
-        "\x1b[2J\x1b[31mred\x1b[0m \x9b31mc1csi \x9d0;c1title\x9c \x1bP1$qm\x1b\\dcs \x07bell \x08bs \x00nul "
-        "\x1b(0box\x1b(B \x0e\x0fshift \x7fdel \x85nel "
-        "[bold red]markup[/bold red] [link=http://evil.example]click[/link] :smile: EVIL2")
+EVIL = (
+    "EVIL1 \x1b]52;c;ZWNobyBwd25lZA==\x07osc52 \x1b]8;;http://evil.example/\x07link\x1b]8;;\x07 "
+    "\x1b[2J\x1b[31mred\x1b[0m \x9b31mc1csi \x9d0;c1title\x9c \x1bP1$qm\x1b\\dcs \x07bell \x08bs \x00nul "
+    "\x1b(0box\x1b(B \x0e\x0fshift \x7fdel \x85nel "
+    "[bold red]markup[/bold red] [link=http://evil.example]click[/link] :smile: EVIL2"
+)
 LITERALS = ["[bold red]markup[/bold red]", "[link=http://evil.example]click[/link]", "EVIL1", "EVIL2"]
 TITLE = "T\x1b]52;c;dGl0bGU=\x07itle \x1b[5m[reverse]x[/reverse]\x9b2J"
 TITLE_LITERAL = "[reverse]x[/reverse]"
@@ -57,8 +59,9 @@ async def test_event_text_and_titles_are_shown_literally(demo_server, tmp_path):
         async with AgentClient(demo_server.base_url) as client:
             await client.rename_conversation(cid, TITLE)
         await session.refresh_info()
-        await wait_for(pilot, lambda: "itle" in str(app.fleet_list.row("demo", cid).title or ""), 15,
-                       what="the title in the list")
+        await wait_for(
+            pilot, lambda: "itle" in str(app.fleet_list.row("demo", cid).title or ""), 15, what="the title in the list"
+        )
         await pilot.pause(0.3)
         # A notice carrying server text (what a server error shows: the app titles it with the conversation's
         # title), and a queued item.
@@ -70,15 +73,16 @@ async def test_event_text_and_titles_are_shown_literally(demo_server, tmp_path):
         frame = frame_text(app)
         assert_terminal_safe(frame, "the screen")
         plain = screen_plain(app)
-        for literal in LITERALS + [TITLE_LITERAL]:
+        for literal in [*LITERALS, TITLE_LITERAL]:
             assert literal in plain, f"{literal!r} is not shown literally on screen"
         text = log_text(app)
         assert "[bold red]markup[/bold red]" in text and "\x1b" not in text
 
         svg = app.export_screenshot()
         assert "\x1b" not in svg and not FORBIDDEN.search(svg.replace("\n", "").replace("\t", "").replace("\r", ""))
-        assert "evil.example" not in re.sub(r"\[link=http://evil\.example\]", "", svg.replace("&#160;", " ")) \
-            or "[link=http://evil.example]" in svg.replace("&#160;", " ")
+        assert "evil.example" not in re.sub(
+            r"\[link=http://evil\.example\]", "", svg.replace("&#160;", " ")
+        ) or "[link=http://evil.example]" in svg.replace("&#160;", " ")
         assert 'href="http://evil.example' not in svg  # markup never became a link
 
 
@@ -100,25 +104,45 @@ def test_exports_show_server_text_literally(demo_server, tmp_path):
     env = {"OPENHANDS_TUI_STATE_DIR": str(tmp_path / "state"), "OPENHANDS_TUI_CONFIG_DIR": str(tmp_path / "cfg")}
     import os
 
-    md = subprocess.run([sys.executable, "-m", "tui", "--server", demo_server.base_url, "export", cid],
-                        capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    md = subprocess.run(
+        [sys.executable, "-m", "tui", "--server", demo_server.base_url, "export", cid],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert md.returncode == 0, md.stderr
     assert_terminal_safe(md.stdout, "the Markdown export")
     for literal in LITERALS:
         assert literal in md.stdout
-    listing = subprocess.run([sys.executable, "-m", "tui", "--server", demo_server.base_url, "list"],
-                             capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "tui", "--server", demo_server.base_url, "list"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert_terminal_safe(listing.stdout, "list")
     assert TITLE_LITERAL in listing.stdout
-    watch = subprocess.run([sys.executable, "-m", "tui", "--server", demo_server.base_url, "watch", cid,
-                            "--until-done"], capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    watch = subprocess.run(
+        [sys.executable, "-m", "tui", "--server", demo_server.base_url, "watch", cid, "--until-done"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert_terminal_safe(watch.stdout, "watch")
     assert "EVIL1" in watch.stdout
     # JSON output printed to a terminal: ESC is escaped by json (\\u001b), but 8-bit C1 controls (CSI \\x9b,
     # OSC \\x9d, ST \\x9c) are written raw with ensure_ascii=False; some terminals act on them.
     for argv in (["export", cid, "--format", "json"], ["watch", cid, "--json", "--until-done"]):
-        js = subprocess.run([sys.executable, "-m", "tui", "--server", demo_server.base_url, *argv],
-                            capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+        js = subprocess.run(
+            [sys.executable, "-m", "tui", "--server", demo_server.base_url, *argv],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=60,
+        )
         assert js.returncode == 0, js.stderr
         c1 = sorted(set(re.findall(r"[\x1b\x80-\x9f]", js.stdout)))
         assert not c1, f"raw C1 controls in the JSON output of {argv[0]}: {c1!r}"

@@ -25,10 +25,15 @@ exit codes:
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before and after the verb: sub-parsers must not overwrite what the top level parsed.
     default = None if top else argparse.SUPPRESS
-    parser.add_argument("--server", action="append", metavar="URL", default=default,
-                        help="agent server base URL (repeatable)")
-    parser.add_argument("--session-key-env", metavar="VAR", default=default,
-                        help="environment variable holding the servers' session API key")
+    parser.add_argument(
+        "--server", action="append", metavar="URL", default=default, help="agent server base URL (repeatable)"
+    )
+    parser.add_argument(
+        "--session-key-env",
+        metavar="VAR",
+        default=default,
+        help="environment variable holding the servers' session API key",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
 
     def verb(name: str, help_text: str, description: str | None = None, *, common: bool = True):
-        p = sub.add_parser(name, help=help_text, description=description or help_text,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=description or help_text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if common:
             _common(p, top=False)
         return p
@@ -51,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("list", "list conversations on every configured server")
     p.add_argument("--json", action="store_true", help="one JSON array, for scripts")
 
-    p = verb("new", "create a conversation and print its id",
-             "Create a conversation. The event socket is attached before the first message is sent.")
+    p = verb(
+        "new",
+        "create a conversation and print its id",
+        "Create a conversation. The event socket is attached before the first message is sent.",
+    )
     p.add_argument("message", nargs="?", help="first message (optional)")
     p.add_argument("--model", required=True, help="LLM model, e.g. anthropic/claude-sonnet-4-5")
     p.add_argument("--base-url", help="LLM base URL")
@@ -63,9 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 124)")
     p.add_argument("--json", action="store_true", help="print a JSON object")
 
-    p = verb("send", "send a message (queued until the running turn ends)",
-             "Send a message. While the agent is busy this waits for the running turn to end and then sends,\n"
-             "so the message is answered; --interrupt stops the running turn and sends at once.")
+    p = verb(
+        "send",
+        "send a message (queued until the running turn ends)",
+        "Send a message. While the agent is busy this waits for the running turn to end and then sends,\n"
+        "so the message is answered; --interrupt stops the running turn and sends at once.",
+    )
     p.add_argument("id", help="conversation id (or a unique prefix)")
     p.add_argument("message")
     p.add_argument("--interrupt", action="store_true", help="interrupt the running turn, then send")
@@ -83,10 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("md", "json"), default="md")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
 
-    for name, text in (("interrupt", "stop the running turn now"),
-                       ("pause", "pause after the current step"),
-                       ("resume", "resume a paused conversation"),
-                       ("approve", "approve the actions waiting for confirmation")):
+    for name, text in (
+        ("interrupt", "stop the running turn now"),
+        ("pause", "pause after the current step"),
+        ("resume", "resume a paused conversation"),
+        ("approve", "approve the actions waiting for confirmation"),
+    ):
         verb(name, text).add_argument("id")
     p = verb("reject", "reject the actions waiting for confirmation")
     p.add_argument("id")
@@ -103,12 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The demo server has flags of its own (its --session-key-env names the key it demands).
     p = verb("demo-server", "run the embedded demo agent server (scripted agent, no LLM)", common=False)
-    try:
-        from tui.demo.cli import add_arguments
-    except ImportError:  # pragma: no cover - the demo package is part of the distribution
-        add_arguments = None
-    if add_arguments is not None:
-        add_arguments(p)
+    from tui.demo.cli import add_arguments
+
+    add_arguments(p)
     return parser
 
 

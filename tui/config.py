@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from platformdirs import user_config_dir, user_state_dir
@@ -54,10 +55,12 @@ def normalize_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"not a server URL: {raw!r} (expected http://host:port or https://host/prefix)")
     if parts.username or parts.password or parts.query:
-        raise ConfigError(f"server URL {parts.scheme}://{parts.hostname}… must not carry credentials or a query; "
-                          "give the session key with --session-key-env VAR")
+        raise ConfigError(
+            f"server URL {parts.scheme}://{parts.hostname}… must not carry credentials or a query; "
+            "give the session key with --session-key-env VAR"
+        )
     try:
-        parts.port
+        _ = parts.port  # raises ValueError for a port out of range
     except ValueError as exc:
         raise ConfigError(f"bad port in server URL {raw!r}") from exc
     return raw.rstrip("/")
@@ -151,7 +154,7 @@ class Preferences:
         return state_dir() / "preferences.json"
 
     @classmethod
-    def load(cls) -> "Preferences":
+    def load(cls) -> Preferences:
         try:
             data = json.loads(cls.path().read_text())
         except (OSError, ValueError):

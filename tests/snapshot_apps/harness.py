@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tui.config import ServerConfig
 from tui.session import Fleet
@@ -34,12 +35,21 @@ class Prefs:
         self.saved += 1
 
 
-def make_app(server_url: str, tmp_path: Any = None, *, name: str = "demo", session_key: str | None = None,
-             fast_poll: float = 0.3, slow_poll: float = 0.5, **kwargs: Any):
+def make_app(
+    server_url: str,
+    tmp_path: Any = None,
+    *,
+    name: str = "demo",
+    session_key: str | None = None,
+    fast_poll: float = 0.3,
+    slow_poll: float = 0.5,
+    **kwargs: Any,
+):
     from tui.app.app import OpenHandsApp
 
-    fleet = Fleet([ServerConfig(name, server_url, session_key)], state_dir=tmp_path,
-                  fast_poll=fast_poll, slow_poll=slow_poll)
+    fleet = Fleet(
+        [ServerConfig(name, server_url, session_key)], state_dir=tmp_path, fast_poll=fast_poll, slow_poll=slow_poll
+    )
     return OpenHandsApp(fleet, preferences=kwargs.pop("preferences", Prefs()), **kwargs)
 
 
@@ -52,8 +62,16 @@ async def create(pilot: Any, app: Any, first_message: str = "", *, confirm: bool
     from tui.app.screens.dialogs import NewConversation
 
     before = set(app.fleet.entry("demo").conversations)
-    spec = NewConversation(server="demo", model="demo/scripted", base_url=None, api_key_env=None, api_key=None,
-                           working_dir="/workspace/demo", confirm=confirm, first_message=first_message)
+    spec = NewConversation(
+        server="demo",
+        model="demo/scripted",
+        base_url=None,
+        api_key_env=None,
+        api_key=None,
+        working_dir="/workspace/demo",
+        confirm=confirm,
+        first_message=first_message,
+    )
     await app.create_conversation(spec)
     await wait_for(pilot, lambda: app.current is not None and app.current[1] not in before, what="opened")
     session = app.session

@@ -9,9 +9,10 @@ errors become a notification and a row state.
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -84,8 +85,15 @@ class OpenHandsApp(App):
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    def __init__(self, fleet: Any, *, preferences: Any = None, clock: Callable[[], float] = time.time,
-                 auto_watch: bool = True, run_fleet: bool = True) -> None:
+    def __init__(
+        self,
+        fleet: Any,
+        *,
+        preferences: Any = None,
+        clock: Callable[[], float] = time.time,
+        auto_watch: bool = True,
+        run_fleet: bool = True,
+    ) -> None:
         self.fleet = fleet
         self.preferences = preferences
         self.clock = clock
@@ -155,8 +163,18 @@ class OpenHandsApp(App):
 
     # ------------------------------------------------------------------ footer
 
-    _BINDING_ACTIONS = ("back_to_list", "stop_and_send", "interrupt", "pause", "resume", "send_now", "approve",
-                        "reject", "rename", "delete")
+    _BINDING_ACTIONS = (
+        "back_to_list",
+        "stop_and_send",
+        "interrupt",
+        "pause",
+        "resume",
+        "send_now",
+        "approve",
+        "reject",
+        "rename",
+        "delete",
+    )
 
     def refresh_bindings(self) -> None:
         """Ask for the footer to be brought up to date: coalesced (one check after the current burst of
@@ -170,8 +188,14 @@ class OpenHandsApp(App):
         screen = self.screen
         focused = self.focused
         log = self.view.log_widget
-        return (id(screen), len(self.screen_stack), id(focused), id(self._keymap), log._first > 0 or log.server_older,
-                tuple(self.applies(action) for action in self._BINDING_ACTIONS))
+        return (
+            id(screen),
+            len(self.screen_stack),
+            id(focused),
+            id(self._keymap),
+            log._first > 0 or log.server_older,
+            tuple(self.applies(action) for action in self._BINDING_ACTIONS),
+        )
 
     def _refresh_bindings_now(self) -> None:
         self._bindings_pending = False
@@ -179,7 +203,7 @@ class OpenHandsApp(App):
             return
         try:
             state = self._bindings_state()
-        except Exception:  # noqa: BLE001 - mid-teardown: just refresh
+        except Exception:
             state = None
         if state is not None and state == self._bindings_shown:
             return
@@ -192,7 +216,7 @@ class OpenHandsApp(App):
         """Run a coroutine; any failure becomes a notification, never a crash."""
         try:
             await coro
-        except Exception as error:  # noqa: BLE001 - a server must never crash the app
+        except Exception as error:
             message = getattr(error, "message", None) or str(error) or type(error).__name__
             self.notify(f"{what}: {message}", severity="error", markup=False, timeout=8)
 
@@ -244,8 +268,9 @@ class OpenHandsApp(App):
         server, cid = key
         session = self.fleet.session(server, cid)
         unsubscribe = session.subscribe(lambda change, s=server: self._session_change(s, change))
-        worker = self.run_worker(session.run(), name=f"conv:{server}:{cid}", group=f"conv:{server}:{cid}",
-                                 exit_on_error=False)
+        worker = self.run_worker(
+            session.run(), name=f"conv:{server}:{cid}", group=f"conv:{server}:{cid}", exit_on_error=False
+        )
         self.watched[key] = Watch(session, worker, unsubscribe)
         self.last_status.setdefault(key, session.status)
         return session
@@ -276,8 +301,11 @@ class OpenHandsApp(App):
                 if event.state is WorkerState.ERROR:
                     error = worker.error
                     message = getattr(error, "message", None) or str(error)
-                    self.notify(f"{watch.session.title or key[1][:8]}: stopped following: {message}",
-                                severity="error", markup=False)
+                    self.notify(
+                        f"{watch.session.title or key[1][:8]}: stopped following: {message}",
+                        severity="error",
+                        markup=False,
+                    )
                 watch.worker = None
                 if key != self.current and key not in self.pinned:
                     self.unwatch(key)
@@ -288,8 +316,9 @@ class OpenHandsApp(App):
     @property
     def _live(self) -> bool:
         """Mounted and not shutting down (session callbacks can still arrive while the app exits)."""
-        return (bool(self._screen_stack) and self.is_running and not self._exit and not self._closing
-                and not self._closed)
+        return (
+            bool(self._screen_stack) and self.is_running and not self._exit and not self._closing and not self._closed
+        )
 
     async def on_fleet_changed(self, message: FleetChanged) -> None:
         if not self._live:
@@ -311,8 +340,9 @@ class OpenHandsApp(App):
         if key == self.current and not self.view.deleted and key not in self._deleting:
             await self.view.log_widget.token_stream.clear()
             self.view.mark_deleted()
-            self.notify(f"{render.one_line(title, 60)}: deleted on the server", title=key[0], severity="warning",
-                        markup=False)
+            self.notify(
+                f"{render.one_line(title, 60)}: deleted on the server", title=key[0], severity="warning", markup=False
+            )
             self.refresh_bindings()
 
     def refresh_fleet(self) -> None:
@@ -321,8 +351,9 @@ class OpenHandsApp(App):
             server = ServerRow(entry.name, _val(entry.state), entry.message, entry.retry_at)
             for cid, info in entry.conversations.items():
                 key = (entry.name, cid)
-                if self.auto_watch and (info.status.is_busy()
-                                        or info.status is ExecutionStatus.WAITING_FOR_CONFIRMATION):
+                if self.auto_watch and (
+                    info.status.is_busy() or info.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
+                ):
                     self.watch_conversation(key)
                 self._saw_status(key, self._status_of(key))
                 server.conversations.append(self._row(key, info))
@@ -337,7 +368,9 @@ class OpenHandsApp(App):
         watch = self.watched.get(key)
         session = watch.session if watch else None
         title = (session.title if session is not None else None) or (info.title if info is not None else None)
-        status = session.status if session is not None else (info.status if info is not None else ExecutionStatus.UNKNOWN)
+        status = (
+            session.status if session is not None else (info.status if info is not None else ExecutionStatus.UNKNOWN)
+        )
         if session is not None and status is ExecutionStatus.UNKNOWN and info is not None:
             status = info.status
         usage = session.usage if session is not None else (info.usage if info is not None else None)
@@ -347,10 +380,15 @@ class OpenHandsApp(App):
             if newest and (last is None or newest > last):
                 last = newest
         return ConvRow(
-            server=key[0], id=key[1], title=title or key[1][:8], status=status, last_activity=last,
+            server=key[0],
+            id=key[1],
+            title=title or key[1][:8],
+            status=status,
+            last_activity=last,
             cost=usage.cost if usage is not None else 0.0,
             queued=len(session.outbox.items) if session is not None else 0,
-            attention=key in self.attention, pinned=key in self.pinned,
+            attention=key in self.attention,
+            pinned=key in self.pinned,
             connection=_val(session.connection.state) if session is not None else "",
         )
 
@@ -377,9 +415,12 @@ class OpenHandsApp(App):
             watch = self.watched.get(key)
             title = (watch.session.title if watch else None) or (info.title if info else None) or key[1][:8]
             label = render.status_label(status)
-            self.notify(f"{render.one_line(title, 60)}: {label}", title=key[0],
-                        severity="error" if status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK) else "information",
-                        markup=False)
+            self.notify(
+                f"{render.one_line(title, 60)}: {label}",
+                title=key[0],
+                severity="error" if status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK) else "information",
+                markup=False,
+            )
             if prefs is None or getattr(prefs, "bell", True):
                 self.bell()
 
@@ -397,13 +438,18 @@ class OpenHandsApp(App):
         if watch is None:
             return
         session = watch.session
-        if kind == "notice" and change.message:
-            if key == self.current or change.severity == "error":
-                self.notify(render.one_line(change.message, 300), title=session.title or key[1][:8],
-                            severity=change.severity if change.severity in ("information", "warning", "error")
-                            else "information", markup=False)
-        if kind == "connection" and _val(session.connection.state) == "stopped" \
-                and isinstance(session.connection.error, NotFound):
+        if kind == "notice" and change.message and (key == self.current or change.severity == "error"):
+            self.notify(
+                render.one_line(change.message, 300),
+                title=session.title or key[1][:8],
+                severity=change.severity if change.severity in ("information", "warning", "error") else "information",
+                markup=False,
+            )
+        if (
+            kind == "connection"
+            and _val(session.connection.state) == "stopped"
+            and isinstance(session.connection.error, NotFound)
+        ):
             self.fleet.forget(*key)  # the list drops it now; the view says "deleted"
             await self._gone(key)
             return
@@ -411,8 +457,12 @@ class OpenHandsApp(App):
             self._saw_status(key, session.status)
         if key == self.current:
             await self.view.apply(change)
-            if (kind == "events" and getattr(session, "has_older", False) and self.view.server_total is None
-                    and key not in self._counting):
+            if (
+                kind == "events"
+                and getattr(session, "has_older", False)
+                and self.view.server_total is None
+                and key not in self._counting
+            ):
                 self._counting.add(key)
                 self.run_worker(self._count_server_events(key, session), group="count", exit_on_error=False)
             if kind in ("status", "turn", "outbox"):  # what the enabled actions depend on (focus: below)
@@ -453,10 +503,14 @@ class OpenHandsApp(App):
             self.update_row(previous)
             # Idle conversations nobody asked to follow stop being watched; running ones keep their worker.
             prev_watch = self.watched.get(previous)
-            if (prev_watch is not None and previous not in self.pinned
-                    and not prev_watch.session.status.is_busy()
-                    and prev_watch.session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION
-                    and not prev_watch.session.outbox.items and not prev_watch.session.turn.active):
+            if (
+                prev_watch is not None
+                and previous not in self.pinned
+                and not prev_watch.session.status.is_busy()
+                and prev_watch.session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION
+                and not prev_watch.session.outbox.items
+                and not prev_watch.session.turn.active
+            ):
                 self.unwatch(previous)
         self.refresh_bindings()
 
@@ -474,8 +528,11 @@ class OpenHandsApp(App):
                 self.action_interrupt()
             return
         if session is None:
-            hint = ("This conversation was deleted on the server; ctrl+n starts a new one." if self.view.deleted
-                    else "Open a conversation first (or ctrl+n for a new one).")
+            hint = (
+                "This conversation was deleted on the server; ctrl+n starts a new one."
+                if self.view.deleted
+                else "Open a conversation first (or ctrl+n for a new one)."
+            )
             self.notify(hint, severity="warning", markup=False)
             return
         text = box.take()
@@ -517,8 +574,9 @@ class OpenHandsApp(App):
             if reason is not None:
                 self.do(session.reject(reason.strip() or None), "reject")
 
-        self.push_screen(PromptScreen("Reject the pending action — reason (optional, enter to reject):",
-                                      placeholder="why not"), done)
+        self.push_screen(
+            PromptScreen("Reject the pending action — reason (optional, enter to reject):", placeholder="why not"), done
+        )
 
     # ------------------------------------------------------------------ queue
 
@@ -558,7 +616,7 @@ class OpenHandsApp(App):
     async def _load_older(self, key: Key, session: Any) -> None:
         try:
             await session.load_older(OLDER_PAGE)
-        except Exception as error:  # noqa: BLE001 - a server must never crash the app
+        except Exception as error:
             message = getattr(error, "message", None) or str(error) or type(error).__name__
             self.notify(f"loading older events: {message}", severity="error", markup=False, timeout=8)
         # Posted after the EVENTS change of the merge, so the log has the events when this arrives.
@@ -572,7 +630,7 @@ class OpenHandsApp(App):
         """How many events the server holds, for the "↑ N older events on the server" line."""
         try:
             total = await session.client.count_events(session.id)
-        except Exception:  # noqa: BLE001 - only a nicety
+        except Exception:
             return
         finally:
             self._counting.discard(key)
@@ -603,13 +661,19 @@ class OpenHandsApp(App):
             if result is not None:
                 self.do(self.create_conversation(result), "create")
 
-        self.push_screen(NewConversationScreen(servers, server=server, model=model,
-                                               first_message=self.view.input.text), done)
+        self.push_screen(
+            NewConversationScreen(servers, server=server, model=model, first_message=self.view.input.text), done
+        )
 
     async def create_conversation(self, spec: NewConversation) -> None:
         client = self.fleet.client(spec.server)
-        request = StartConversationRequest.build(model=spec.model, working_dir=spec.working_dir,
-                                                 base_url=spec.base_url, api_key=spec.api_key, confirm=spec.confirm)
+        request = StartConversationRequest.build(
+            model=spec.model,
+            working_dir=spec.working_dir,
+            base_url=spec.base_url,
+            api_key=spec.api_key,
+            confirm=spec.confirm,
+        )
         info = await client.create_conversation(request)
         self.fleet.add_local(spec.server, info)
         self.refresh_fleet()
@@ -652,8 +716,10 @@ class OpenHandsApp(App):
             if yes:
                 self.do(self._delete(key), "delete")
 
-        self.push_screen(ConfirmScreen(f"Delete “{render.one_line(title, 50)}” on {key[0]}? This cannot be undone.",
-                                       yes="Delete"), done)
+        self.push_screen(
+            ConfirmScreen(f"Delete “{render.one_line(title, 50)}” on {key[0]}? This cannot be undone.", yes="Delete"),
+            done,
+        )
 
     async def _delete(self, key: Key) -> None:
         self._deleting.add(key)  # our own delete: no "deleted by someone else" when the next poll misses it
@@ -707,8 +773,9 @@ class OpenHandsApp(App):
     def _busy(self) -> bool:
         """The open conversation is busy: the server says running, or we started a turn it has not reported yet."""
         session = self.session
-        return session is not None and (session.status is ExecutionStatus.RUNNING
-                                        or (session.turn.active and not session.turn.saw_running))
+        return session is not None and (
+            session.status is ExecutionStatus.RUNNING or (session.turn.active and not session.turn.saw_running)
+        )
 
     def _in_view(self) -> bool:
         focused = self.focused
@@ -731,8 +798,11 @@ class OpenHandsApp(App):
         if action == "resume":
             if session is None:
                 return False
-            return (status is ExecutionStatus.PAUSED or getattr(session, "hold", None) is not None
-                    or (bool(session.outbox.items) and not busy))
+            return (
+                status is ExecutionStatus.PAUSED
+                or getattr(session, "hold", None) is not None
+                or (bool(session.outbox.items) and not busy)
+            )
         if action == "send_now":
             return session is not None
         if action in ("approve", "reject"):
@@ -768,8 +838,16 @@ class OpenHandsApp(App):
             ("Keys and help", "Every key (f1)", "help"),
         ]
         for title, help_text, action in commands:
-            if action in ("send_now", "filter", "sort", "copy", "focus_list", "toggle_bell", "refresh", "help") \
-                    or self.applies(action):
+            if action in (
+                "send_now",
+                "filter",
+                "sort",
+                "copy",
+                "focus_list",
+                "toggle_bell",
+                "refresh",
+                "help",
+            ) or self.applies(action):
                 yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
 
     def action_send_now(self) -> None:

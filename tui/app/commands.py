@@ -20,14 +20,16 @@ class ConversationCommands(Provider):
                 title = render.one_line(info.title or cid[:8], 60)
                 yield f"Open: {title} ({entry.name}, {render.status_label(info.status)})", entry.name, cid
 
+    async def _open(self, server: str, cid: str) -> None:
+        await self.app.open_conversation(server, cid)  # type: ignore[attr-defined]
+
     async def discover(self) -> Hits:
         for text, server, cid in list(self._items())[:10]:
-            yield DiscoveryHit(text, partial(self.app.open_conversation, server, cid), help="switch to it")
+            yield DiscoveryHit(text, partial(self._open, server, cid), help="switch to it")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for text, server, cid in list(self._items()):
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self.app.open_conversation, server, cid),
-                          help="switch to it")
+                yield Hit(score, matcher.highlight(text), partial(self._open, server, cid), help="switch to it")

@@ -8,14 +8,12 @@ after stripping.
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from rich.text import Text
 
-from tui.sanitize import one_line as _one_line
-from tui.sanitize import strip_control
 from tui.protocol import (
     ActionEvent,
     AgentErrorEvent,
@@ -33,6 +31,9 @@ from tui.protocol import (
     UnknownEvent,
     UserRejectObservation,
 )
+from tui.sanitize import one_line as _one_line
+from tui.sanitize import strip_control
+
 
 def clean(text: Any) -> str:
     """Server text made safe to show: escape and control sequences stripped (see `tui.sanitize`)."""
@@ -109,7 +110,7 @@ def parse_time(value: Any) -> float | None:
         return None
     if dt.tzinfo is None:
         return dt.timestamp()
-    return dt.astimezone(timezone.utc).timestamp()
+    return dt.astimezone(UTC).timestamp()
 
 
 def age(then: float | None, now: float) -> str:
@@ -161,9 +162,7 @@ def is_shown(event: Event) -> bool:
         return False
     if isinstance(event, ConversationStateUpdateEvent):
         return event.key == "execution_status"
-    if event.kind in ("TokenEvent", "LLMCompletionLogEvent", "ServerErrorEvent"):
-        return False
-    return True
+    return event.kind not in ("TokenEvent", "LLMCompletionLogEvent", "ServerErrorEvent")
 
 
 def message_role(event: MessageEvent) -> str:
@@ -208,7 +207,12 @@ def action_parts(event: ActionEvent) -> tuple[str, str, str, str]:
     if action.get("command") and action.get("path"):
         command = f"{action.get('command')} {action.get('path')}"
     thought = event.thought_text or (event.reasoning_content or "")
-    return clean(event.tool_name or action.get("kind") or "action"), clean(event.summary or ""), clean(command), clean(thought)
+    return (
+        clean(event.tool_name or action.get("kind") or "action"),
+        clean(event.summary or ""),
+        clean(command),
+        clean(thought),
+    )
 
 
 def observation_text(event: ObservationEvent) -> str:

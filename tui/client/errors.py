@@ -132,10 +132,7 @@ def unauthorized_message(url: str) -> str:
 
 def dormant_message(url: str, state: str | None = None) -> str:
     st = f" (state '{state}')" if state else ""
-    return (
-        f"the server at {display_url(url)} is waiting to be initialised{st}; "
-        f"wake it with `{INIT_HINT}`"
-    )
+    return f"the server at {display_url(url)} is waiting to be initialised{st}; wake it with `{INIT_HINT}`"
 
 
 def _deferred_state(text: str) -> str | None:
@@ -144,7 +141,7 @@ def _deferred_state(text: str) -> str | None:
     i = text.find(marker)
     if i < 0:
         return None
-    rest = text[i + len(marker):]
+    rest = text[i + len(marker) :]
     j = rest.find("'")
     return rest[:j] if j >= 0 else None
 
@@ -176,9 +173,7 @@ def error_from_response(
 
     if status in (401, 403):
         if route_kind == "init":
-            return Unauthorized(
-                f"wrong or missing init key for {url}; set it with --init-key-env VAR", status, detail
-            )
+            return Unauthorized(f"wrong or missing init key for {url}; set it with --init-key-env VAR", status, detail)
         return Unauthorized(unauthorized_message(url), status, detail)
 
     if status == 503:
@@ -188,7 +183,9 @@ def error_from_response(
 
     if status == 404:
         if route_kind == "init":
-            return NotFound(f"{url} is not running in deferred-init mode; there is nothing to initialise", status, detail)
+            return NotFound(
+                f"{url} is not running in deferred-init mode; there is nothing to initialise", status, detail
+            )
         if route_kind in ("conversation", "conversation_control", "event"):
             return NotFound(f"{what} was not found on {url}; it may have been deleted", status, detail)
         return NotFound(
@@ -236,7 +233,7 @@ def _walk(exc: BaseException):
 def describe_transport_error(exc: BaseException) -> str:
     """A short human reason for a failure before any response: 'connection refused', 'timed out', ..."""
     for e in _walk(exc):
-        if isinstance(e, ssl.SSLError) or isinstance(e, ssl.CertificateError):
+        if isinstance(e, (ssl.SSLError, ssl.CertificateError)):
             return f"TLS error ({_short(e, 120)})"
         if isinstance(e, ConnectionRefusedError) or (isinstance(e, OSError) and e.errno == errno.ECONNREFUSED):
             return "connection refused"

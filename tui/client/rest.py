@@ -23,7 +23,8 @@ Connect errors (refused, DNS, TLS) and timeouts are never retried; they become `
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -55,7 +56,7 @@ from .errors import (
 if TYPE_CHECKING:
     from .stream import EventStream
 
-__all__ = ["AgentClient", "normalize_base_url", "BATCH_GET_MAX", "PAGE_LIMIT"]
+__all__ = ["BATCH_GET_MAX", "PAGE_LIMIT", "AgentClient", "normalize_base_url"]
 
 PAGE_LIMIT = 100  # the server asserts limit <= 100
 BATCH_GET_MAX = 99  # the server asserts len(ids) < 100
@@ -94,7 +95,7 @@ class _Attempt:
         self.got_headers = False
 
     async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
-        if name.endswith("connect_tcp.started") or name.endswith("start_tls.started"):
+        if name.endswith(("connect_tcp.started", "start_tls.started")):
             self.connected_new = True
         elif name.endswith("receive_response_headers.complete"):
             self.got_headers = True
@@ -143,7 +144,7 @@ class AgentClient:
         key = "'***'" if self._session_key else "None"
         return f"AgentClient({self.display_url!r}, session_key={key})"
 
-    async def __aenter__(self) -> "AgentClient":
+    async def __aenter__(self) -> AgentClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -156,7 +157,7 @@ class AgentClient:
     def closed(self) -> bool:
         return self._http.is_closed
 
-    def event_stream(self, conversation_id: str, **options: Any) -> "EventStream":
+    def event_stream(self, conversation_id: str, **options: Any) -> EventStream:
         """An `EventStream` for one conversation of this server, with this client's key (options: see EventStream)."""
         from .stream import EventStream
 
@@ -261,7 +262,9 @@ class AgentClient:
         """`{"success": true}` bodies. `{"success": false}` (PATCH on an unknown conversation) is NotFound."""
         value = self._json(resp)
         if isinstance(value, dict) and value.get("success") is False:
-            raise NotFound(f"{subject} was not found on {self.display_url}; it may have been deleted", resp.status_code, value)
+            raise NotFound(
+                f"{subject} was not found on {self.display_url}; it may have been deleted", resp.status_code, value
+            )
 
     @staticmethod
     def _conv_path(cid: str) -> str:
@@ -350,9 +353,7 @@ class AgentClient:
         return self._int(resp)
 
     async def get_conversation(self, cid: str) -> ConversationInfo:
-        resp = await self._request(
-            "GET", self._conv_path(cid), route_kind="conversation", subject=self._subject(cid)
-        )
+        resp = await self._request("GET", self._conv_path(cid), route_kind="conversation", subject=self._subject(cid))
         return self._model(resp, ConversationInfo)
 
     async def get_conversations(self, ids: Sequence[str]) -> list[ConversationInfo | None]:
@@ -360,7 +361,7 @@ class AgentClient:
         ids = [str(i) for i in ids]
         out: list[ConversationInfo | None] = []
         for start in range(0, len(ids), BATCH_GET_MAX):
-            chunk = ids[start:start + BATCH_GET_MAX]
+            chunk = ids[start : start + BATCH_GET_MAX]
             resp = await self._request(
                 "GET", "api/conversations", params=[("ids", i) for i in chunk], route_kind="list"
             )
@@ -380,7 +381,10 @@ class AgentClient:
 
     async def delete_conversation(self, cid: str) -> None:
         resp = await self._request(
-            "DELETE", self._conv_path(cid), route_kind="conversation_control", subject=self._subject(cid),
+            "DELETE",
+            self._conv_path(cid),
+            route_kind="conversation_control",
+            subject=self._subject(cid),
             repeatable=False,
         )
         self._success(resp, subject=self._subject(cid))
@@ -563,8 +567,10 @@ class AgentClient:
 
     async def respond_to_confirmation(self, cid: str, accept: bool, reason: str | None = None) -> None:
         """Approve (the pending actions run) or reject (each gets a `UserRejectObservation`; no run starts)."""
-        req = ConfirmationResponseRequest(accept=accept) if reason is None else ConfirmationResponseRequest(
-            accept=accept, reason=reason
+        req = (
+            ConfirmationResponseRequest(accept=accept)
+            if reason is None
+            else ConfirmationResponseRequest(accept=accept, reason=reason)
         )
         resp = await self._request(
             "POST",
@@ -575,11 +581,3 @@ class AgentClient:
             subject=self._subject(cid),
         )
         self._success(resp, subject=self._subject(cid))
-
-    # ------------------------------------------------------------------------------------------ stream
-
-    def event_stream(self, cid: str, **options: Any):
-        """The conversation's WebSocket event stream, authenticated with this client's key (first frame)."""
-        from .stream import EventStream
-
-        return EventStream(self.base_url, cid, self._session_key, **options)

@@ -19,8 +19,9 @@ import json
 import logging
 import random
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Union
+from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -39,7 +40,7 @@ from .errors import (
 )
 from .rest import normalize_base_url
 
-__all__ = ["EventStream", "Connected", "Frame", "Disconnected", "Stopped", "StreamItem", "events_url"]
+__all__ = ["Connected", "Disconnected", "EventStream", "Frame", "Stopped", "StreamItem", "events_url"]
 
 # The websockets library logs every frame at DEBUG, the auth frame (and so the key) included. Its records go
 # to a logger of ours that never emits DEBUG, whatever the root logger's level.
@@ -85,7 +86,7 @@ class Stopped:
     error: AgentServerError
 
 
-StreamItem = Union[Connected, Frame, Disconnected, Stopped]
+StreamItem = Connected | Frame | Disconnected | Stopped
 
 
 def events_url(base_url: str, conversation_id: str) -> str:
@@ -189,7 +190,7 @@ class EventStream:
         if ws is not None:
             try:
                 await asyncio.wait_for(ws.close(), timeout=self.close_timeout + 1)
-            except (asyncio.TimeoutError, OSError, ConnectionClosed):
+            except (TimeoutError, OSError, ConnectionClosed):
                 pass
 
     def __aiter__(self) -> AsyncIterator[StreamItem]:
@@ -263,7 +264,7 @@ class EventStream:
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in (401, 403):
-                    err = Unauthorized(unauthorized_message(self.base_url), status)
+                    err: AgentServerError = Unauthorized(unauthorized_message(self.base_url), status)
                     yield Stopped(err.message, err)
                     return
                 reason = f"the server refused the socket with HTTP {status}"
@@ -273,7 +274,7 @@ class EventStream:
                 err = Unreachable(f"cannot reach {where}: invalid socket URL ({exc})")
                 yield Stopped(err.message, err)
                 return
-            except (OSError, asyncio.TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            except (TimeoutError, OSError, InvalidHandshake, ConnectionClosed) as exc:
                 if isinstance(exc, ConnectionClosed):
                     code, why = _close_info(exc)
                     reason = f"closed during the handshake ({code} {why})".rstrip()
@@ -344,5 +345,5 @@ class EventStream:
             try:
                 await asyncio.wait_for(self._closing.wait(), timeout=delay)
                 return  # close() during the sleep
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

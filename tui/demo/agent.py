@@ -150,9 +150,14 @@ class Engine:
             conv.pending[:0] = in_flight  # the cancelled call's input is merged into the next one
         elif phase == "tool" and action is not None:
             conv.emit_stats()
-            conv.emit(wire.agent_error_event(
-                action, wire.INTERRUPTED_TOOL_ERROR,
-                {"kind": "agent_action", "retryable": True, "user_action": "retry"}, conv.leaf_event_id))
+            conv.emit(
+                wire.agent_error_event(
+                    action,
+                    wire.INTERRUPTED_TOOL_ERROR,
+                    {"kind": "agent_action", "retryable": True, "user_action": "retry"},
+                    conv.leaf_event_id,
+                )
+            )
         if conv.status != PAUSED:
             conv.set_status(PAUSED)
         conv.emit(wire.user_action_event("InterruptEvent", conv.leaf_event_id))
@@ -174,9 +179,8 @@ class Engine:
 
     async def respond_to_confirmation(self, conv: Conversation, accept: bool, reason: str) -> None:
         if accept:
-            if conv.waiting_actions or conv.status not in (RUNNING, FINISHED):
-                if not conv.running:
-                    self.start_run(conv)
+            if (conv.waiting_actions or conv.status not in (RUNNING, FINISHED)) and not conv.running:
+                self.start_run(conv)
             return
         async with conv.step_lock:
             actions, conv.waiting_actions = conv.waiting_actions, []
@@ -199,8 +203,10 @@ class Engine:
             self._ensure_system_prompt(conv)
             if conv.status != RUNNING:
                 conv.set_status(RUNNING)
-            if conv.title_pending and not (llm_unreachable(conv.agent) or
-                                           scenarios.scenario_word(conv.pending[-1] if conv.pending else "") == "error"):
+            if conv.title_pending and not (
+                llm_unreachable(conv.agent)
+                or scenarios.scenario_word(conv.pending[-1] if conv.pending else "") == "error"
+            ):
                 self._account_title(conv)  # the parallel title call returns with the first step
             if conv.waiting_actions:  # a run from waiting_for_confirmation approves the actions
                 async with conv.step_lock:
@@ -328,21 +334,38 @@ class Engine:
     async def _execute(self, conv: Conversation, action: dict[str, Any], step: ToolCall) -> None:
         conv.current_action = action
         await asyncio.sleep(self.knobs.slow_seconds if step.slow else self.knobs.tool_seconds)
-        conv.emit(wire.observation_event(action, wire.terminal_observation(
-            step.command, step.output, conv.workspace.get("working_dir", ""), conv.persistence_dir)))
+        conv.emit(
+            wire.observation_event(
+                action,
+                wire.terminal_observation(
+                    step.command, step.output, conv.workspace.get("working_dir", ""), conv.persistence_dir
+                ),
+            )
+        )
         conv.current_action = None
 
     def _tool_action(self, conv: Conversation, step: ToolCall, response_id: str) -> dict[str, Any]:
         args = json.dumps({"command": step.command, "security_risk": "LOW", "summary": step.summary})
         return wire.action_event(
-            "terminal", {"command": step.command, "is_input": False, "timeout": None, "reset": False,
-                         "kind": "TerminalAction"}, args, step.summary, conv.leaf_event_id, response_id)
+            "terminal",
+            {"command": step.command, "is_input": False, "timeout": None, "reset": False, "kind": "TerminalAction"},
+            args,
+            step.summary,
+            conv.leaf_event_id,
+            response_id,
+        )
 
     @staticmethod
     def _finish_action(conv: Conversation, step: Finish, response_id: str) -> dict[str, Any]:
         args = json.dumps({"message": step.message})
-        return wire.action_event("finish", {"message": step.message, "kind": "FinishAction"}, args,
-                                 f"finish: {args}", conv.leaf_event_id, response_id)
+        return wire.action_event(
+            "finish",
+            {"message": step.message, "kind": "FinishAction"},
+            args,
+            f"finish: {args}",
+            conv.leaf_event_id,
+            response_id,
+        )
 
     async def _flood(self, conv: Conversation, count: int, response_id: str) -> None:
         """``count`` events as fast as the loop allows (pairs of terminal action/observation)."""
@@ -350,13 +373,26 @@ class Engine:
         for i in range(count):
             if i % 2 == 0:
                 action = wire.action_event(
-                    "terminal", {"command": f"echo {i}", "is_input": False, "timeout": None, "reset": False,
-                                 "kind": "TerminalAction"},
-                    json.dumps({"command": f"echo {i}"}), "flood", conv.leaf_event_id, response_id)
+                    "terminal",
+                    {
+                        "command": f"echo {i}",
+                        "is_input": False,
+                        "timeout": None,
+                        "reset": False,
+                        "kind": "TerminalAction",
+                    },
+                    json.dumps({"command": f"echo {i}"}),
+                    "flood",
+                    conv.leaf_event_id,
+                    response_id,
+                )
                 conv.emit(action)
             else:
-                conv.emit(wire.observation_event(action, wire.terminal_observation(
-                    f"echo {i - 1}", str(i - 1), workdir, conv.persistence_dir)))
+                conv.emit(
+                    wire.observation_event(
+                        action, wire.terminal_observation(f"echo {i - 1}", str(i - 1), workdir, conv.persistence_dir)
+                    )
+                )
             if i % 256 == 255:
                 await asyncio.sleep(0)
 

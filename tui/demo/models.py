@@ -20,6 +20,7 @@ class SendMessageRequest(BaseModel):
 
 class Message(BaseModel):
     """A user ``Message`` frame on the WebSocket (``role`` required; extra keys ignored)."""
+
     model_config = ConfigDict(extra="ignore", title="Message")
     role: Literal["user", "system", "assistant", "tool"]
     content: list[dict[str, Any]] | str = Field(default_factory=list)

@@ -30,16 +30,21 @@ def _sorted(st: DemoState, status: str | None, sort_order: str) -> list[Conversa
 
 
 @router.get("/search")
-async def search_conversations(page_id: str | None = None, limit: int = Query(100, gt=0),
-                               status: Status | None = None, sort_order: SortOrder = "CREATED_AT_DESC",
-                               include_skills: bool = False, st: DemoState = Depends(demo_state)):
+async def search_conversations(
+    page_id: str | None = None,
+    limit: int = Query(100, gt=0),
+    status: Status | None = None,
+    sort_order: SortOrder = "CREATED_AT_DESC",
+    include_skills: bool = False,
+    st: DemoState = Depends(demo_state),
+):
     if limit > 100:
         raise Unhandled("")  # the real handler does `assert limit <= 100`
     convs = _sorted(st, status, sort_order)
     start = 0
     if page_id:
         start = next((i for i, c in enumerate(convs) if c.id.hex == page_id), 0)
-    page = convs[start:start + limit]
+    page = convs[start : start + limit]
     nxt = convs[start + limit].id.hex if start + limit < len(convs) else None
     return {"items": [c.info() for c in page], "next_page_id": nxt}
 
@@ -50,8 +55,9 @@ async def count_conversations(status: Status | None = None, st: DemoState = Depe
 
 
 @router.get("")
-async def batch_get(ids: list[uuid.UUID] = Query(...), include_skills: bool = False,
-                    st: DemoState = Depends(demo_state)):
+async def batch_get(
+    ids: list[uuid.UUID] = Query(...), include_skills: bool = False, st: DemoState = Depends(demo_state)
+):
     if len(ids) >= 100:
         raise Unhandled("")
     return [c.info() if (c := st.store.get(i)) else None for i in ids]
@@ -62,15 +68,23 @@ async def start_conversation(body: StartConversationRequest, st: DemoState = Dep
     if body.conversation_id is not None and (existing := st.store.get(body.conversation_id)):
         return JSONResponse(status_code=200, content=existing.info())
     cid = body.conversation_id or uuid.uuid4()
-    raw_agent = body.agent or {"llm": (body.agent_settings or {}).get("llm") or {},
-                               "tools": (body.agent_settings or {}).get("tools") or []}
+    raw_agent = body.agent or {
+        "llm": (body.agent_settings or {}).get("llm") or {},
+        "tools": (body.agent_settings or {}).get("tools") or [],
+    }
     workspace = {"working_dir": body.workspace.get("working_dir", ""), "kind": "LocalWorkspace"}
     conv = Conversation(
-        id=cid, agent=wire.normalize_agent(raw_agent), workspace=workspace,
-        persistence_dir=st.store.persistence_dir_for(cid), autotitle=body.autotitle,
+        id=cid,
+        agent=wire.normalize_agent(raw_agent),
+        workspace=workspace,
+        persistence_dir=st.store.persistence_dir_for(cid),
+        autotitle=body.autotitle,
         confirmation_policy=body.confirmation_policy or {"kind": "NeverConfirm"},
-        security_analyzer=body.security_analyzer, max_iterations=body.max_iterations,
-        stuck_detection=body.stuck_detection, tags=dict(body.tags))
+        security_analyzer=body.security_analyzer,
+        max_iterations=body.max_iterations,
+        stuck_detection=body.stuck_detection,
+        tags=dict(body.tags),
+    )
     st.store.add(conv)
     if body.initial_message is None:
         return conv.info()
@@ -91,8 +105,9 @@ def _conversation(conversation_id: uuid.UUID, st: DemoState) -> Conversation:
 
 
 @router.get("/{conversation_id}")
-async def get_conversation(conversation_id: uuid.UUID, include_skills: bool = False,
-                           st: DemoState = Depends(demo_state)):
+async def get_conversation(
+    conversation_id: uuid.UUID, include_skills: bool = False, st: DemoState = Depends(demo_state)
+):
     return _conversation(conversation_id, st).info()
 
 
@@ -123,8 +138,9 @@ async def delete_conversation(conversation_id: uuid.UUID, st: DemoState = Depend
 
 
 @router.patch("/{conversation_id}")
-async def update_conversation(conversation_id: uuid.UUID, body: UpdateConversationRequest,
-                              st: DemoState = Depends(demo_state)):
+async def update_conversation(
+    conversation_id: uuid.UUID, body: UpdateConversationRequest, st: DemoState = Depends(demo_state)
+):
     conv = st.store.get(conversation_id)
     if conv is None:
         return {"success": False}
@@ -143,8 +159,9 @@ async def run_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(d
     try:
         st.engine.run(conv)
     except ConflictError:
-        return JSONResponse(status_code=409, content={
-            "detail": "Conversation already running. Wait for completion or pause first."})
+        return JSONResponse(
+            status_code=409, content={"detail": "Conversation already running. Wait for completion or pause first."}
+        )
     return SUCCESS
 
 

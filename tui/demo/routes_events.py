@@ -33,15 +33,22 @@ def _local_naive(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def _filter(kind: str | None, source: str | None, body: str | None, timestamp__gte: datetime | None,
-            timestamp__lt: datetime | None) -> EventFilter:
-    return EventFilter(kind=kind, source=source, body=body, ts_gte=_local_naive(timestamp__gte),
-                       ts_lt=_local_naive(timestamp__lt))
+def _filter(
+    kind: str | None,
+    source: str | None,
+    body: str | None,
+    timestamp__gte: datetime | None,
+    timestamp__lt: datetime | None,
+) -> EventFilter:
+    return EventFilter(
+        kind=kind, source=source, body=body, ts_gte=_local_naive(timestamp__gte), ts_lt=_local_naive(timestamp__lt)
+    )
 
 
 @router.post("")
-async def send_message(body: SendMessageRequest, conv: Conversation = Depends(conversation),
-                       st: DemoState = Depends(demo_state)):
+async def send_message(
+    body: SendMessageRequest, conv: Conversation = Depends(conversation), st: DemoState = Depends(demo_state)
+):
     if body.role != "user":
         raise Unhandled("Only user messages are allowed to be sent to the agent.")
     await st.engine.send_message(conv, body.text(), run=body.run)
@@ -49,11 +56,17 @@ async def send_message(body: SendMessageRequest, conv: Conversation = Depends(co
 
 
 @router.get("/search")
-async def search(page_id: str | None = None, limit: int = Query(100, gt=0), kind: str | None = None,
-                 source: str | None = None, body: str | None = None,
-                 sort_order: Literal["TIMESTAMP", "TIMESTAMP_DESC"] = "TIMESTAMP",
-                 timestamp__gte: datetime | None = None, timestamp__lt: datetime | None = None,
-                 conv: Conversation = Depends(conversation)):
+async def search(
+    page_id: str | None = None,
+    limit: int = Query(100, gt=0),
+    kind: str | None = None,
+    source: str | None = None,
+    body: str | None = None,
+    sort_order: Literal["TIMESTAMP", "TIMESTAMP_DESC"] = "TIMESTAMP",
+    timestamp__gte: datetime | None = None,
+    timestamp__lt: datetime | None = None,
+    conv: Conversation = Depends(conversation),
+):
     if limit > 100:
         raise Unhandled("")
     flt = _filter(kind, source, body, timestamp__gte, timestamp__lt)
@@ -62,15 +75,21 @@ async def search(page_id: str | None = None, limit: int = Query(100, gt=0), kind
 
 
 @router.get("/count")
-async def count(kind: str | None = None, source: str | None = None, body: str | None = None,
-                timestamp__gte: datetime | None = None, timestamp__lt: datetime | None = None,
-                conv: Conversation = Depends(conversation)) -> int:
+async def count(
+    kind: str | None = None,
+    source: str | None = None,
+    body: str | None = None,
+    timestamp__gte: datetime | None = None,
+    timestamp__lt: datetime | None = None,
+    conv: Conversation = Depends(conversation),
+) -> int:
     return count_events(conv.log, _filter(kind, source, body, timestamp__gte, timestamp__lt))
 
 
 @router.post("/respond_to_confirmation")
-async def respond_to_confirmation(body: ConfirmationResponseRequest, conv: Conversation = Depends(conversation),
-                                  st: DemoState = Depends(demo_state)):
+async def respond_to_confirmation(
+    body: ConfirmationResponseRequest, conv: Conversation = Depends(conversation), st: DemoState = Depends(demo_state)
+):
     await st.engine.respond_to_confirmation(conv, body.accept, body.reason)
     return SUCCESS
 

@@ -59,8 +59,17 @@ async def init(request: Request, st: DemoState = Depends(demo_state)):
         if isinstance(exc, ValidationError):
             errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
             raise RequestValidationError(errors) from None
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error",
-                                       "input": {}, "ctx": {"error": str(exc)}}]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", 0),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": str(exc)},
+                }
+            ]
+        ) from None
     if st.init_state != "dormant":
         return JSONResponse(status_code=400, content={"detail": f"server already in state: {st.init_state}"})
     if body.session_api_keys is not None:

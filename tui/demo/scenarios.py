@@ -15,6 +15,7 @@ from dataclasses import dataclass
 @dataclass
 class Reply:
     """The LLM answers with text; ends the turn."""
+
     text: str
     slow: bool = False
 
@@ -22,6 +23,7 @@ class Reply:
 @dataclass
 class ToolCall:
     """The LLM calls the (made-up) terminal tool."""
+
     command: str
     output: str
     summary: str
@@ -32,6 +34,7 @@ class ToolCall:
 @dataclass
 class Finish:
     """The LLM calls ``finish``; ends the turn."""
+
     message: str
 
 
@@ -48,14 +51,17 @@ class Stuck:
 @dataclass
 class Flood:
     """Emit ``count`` events as fast as possible (ingest benchmark)."""
+
     count: int
 
 
 Step = Reply | ToolCall | Finish | Fail | Stuck | Flood
 
 TEXT_ANSWER = "Hello from the demo agent. This is a plain text answer."
-DEFAULT_ANSWER = ("Hi! I am the scripted demo agent: no language model and nothing runs on your machine. "
-                  "Send 'help' to see the words that pick what I do.")
+DEFAULT_ANSWER = (
+    "Hi! I am the scripted demo agent: no language model and nothing runs on your machine. "
+    "Send 'help' to see the words that pick what I do."
+)
 NO_MESSAGE_ANSWER = "OK (default demo answer)."
 AFTER_REJECT_ANSWER = "Understood: I did not run that command."
 SLOW_ANSWER_WORDS = 20
@@ -133,8 +139,22 @@ def scenario_word(text: str) -> str:
     """The scenario a message picks: a bracket tag if any, else the strongest plain word."""
     for tag in _TAG.findall(text):
         tag = tag.lower()
-        if tag in ("text", "finish", "bash", "slow", "slowbash", "markdown", "long", "huge", "error",
-                   "stuck", "confirm", "help", "tool", "flood"):
+        if tag in (
+            "text",
+            "finish",
+            "bash",
+            "slow",
+            "slowbash",
+            "markdown",
+            "long",
+            "huge",
+            "error",
+            "stuck",
+            "confirm",
+            "help",
+            "tool",
+            "flood",
+        ):
             return {"tool": "bash", "long": "markdown"}.get(tag, tag)
     low = text.lower()
     words = _words(text)
@@ -174,22 +194,28 @@ def plan_for(text: str) -> list[Step]:
     if word == "bash":
         return [ToolCall("echo hello", "hello", "say hello"), Finish("Ran echo hello; output was hello.")]
     if word == "slowbash":
-        return [ToolCall("sleep 8 && echo done", "done", "run a slow command", slow=True),
-                Finish("Slow command finished.")]
+        return [
+            ToolCall("sleep 8 && echo done", "done", "run a slow command", slow=True),
+            Finish("Slow command finished."),
+        ]
     if word == "slow":
         return [Reply(" ".join(f"word{i}" for i in range(SLOW_ANSWER_WORDS)), slow=True)]
     if word == "markdown":
         return [Reply(MARKDOWN_ANSWER)]
     if word == "huge":
-        return [ToolCall("seq 1 5000 | sed 's/$/: the quick brown fox/'", huge_output(), "print a lot of lines"),
-                Finish("Printed 5,000 lines.")]
+        return [
+            ToolCall("seq 1 5000 | sed 's/$/: the quick brown fox/'", huge_output(), "print a lot of lines"),
+            Finish("Printed 5,000 lines."),
+        ]
     if word == "error":
         return [Fail()]
     if word == "stuck":
-        return [ToolCall("ls", "README.md", "list files")] * 3 + [Stuck()]
+        return [*[ToolCall("ls", "README.md", "list files")] * 3, Stuck()]
     if word == "confirm":
-        return [ToolCall("rm -rf build && echo cleaned", "cleaned", "clean the build directory", confirm=True),
-                Finish("Cleaned the build directory.")]
+        return [
+            ToolCall("rm -rf build && echo cleaned", "cleaned", "clean the build directory", confirm=True),
+            Finish("Cleaned the build directory."),
+        ]
     if word == "help":
         return [Reply(HELP_TEXT)]
     if word == "flood":

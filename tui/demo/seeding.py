@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from . import wire
 from .agent import Engine
 from .store import FINISHED, Conversation, EventLog, SeedHistory, Store
 
-DEMO_AGENT = {"llm": {"model": "demo/scripted", "usage_id": "agent", "api_key": "demo-key"},
-              "tools": [{"name": "terminal"}]}
+DEMO_AGENT: dict[str, Any] = {
+    "llm": {"model": "demo/scripted", "usage_id": "agent", "api_key": "demo-key"},
+    "tools": [{"name": "terminal"}],
+}
 
 
 def _agent(stream: bool = False) -> dict:
@@ -21,15 +24,20 @@ def _agent(stream: bool = False) -> dict:
 def seed_conversations(store: Store, count: int, history: int) -> list[Conversation]:
     """``count`` finished conversations, each with ``history`` generated events (O(1) memory each)."""
     made = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(count):
         cid = uuid.uuid4()
         created = now - timedelta(minutes=count - i)
         created_s = created.isoformat().replace("+00:00", "Z")
-        conv = Conversation(id=cid, agent=_agent(), workspace={"working_dir": "/workspace/demo",
-                                                               "kind": "LocalWorkspace"},
-                            persistence_dir=store.persistence_dir_for(cid), created_at=created_s,
-                            title=f"Seeded conversation #{i + 1}", status=FINISHED if history else "idle")
+        conv = Conversation(
+            id=cid,
+            agent=_agent(),
+            workspace={"working_dir": "/workspace/demo", "kind": "LocalWorkspace"},
+            persistence_dir=store.persistence_dir_for(cid),
+            created_at=created_s,
+            title=f"Seeded conversation #{i + 1}",
+            status=FINISHED if history else "idle",
+        )
         if history:
             conv.seed_count = history
             conv.log = EventLog(SeedHistory(cid, history, created.astimezone().replace(tzinfo=None)))
@@ -55,9 +63,13 @@ async def demo_seed(store: Store, engine: Engine) -> list[Conversation]:
     made = []
     for title, stream, text in specs:
         cid = uuid.uuid4()
-        conv = Conversation(id=cid, agent=_agent(stream), workspace={"working_dir": "/workspace/demo",
-                                                                      "kind": "LocalWorkspace"},
-                            persistence_dir=store.persistence_dir_for(cid), title=title)
+        conv = Conversation(
+            id=cid,
+            agent=_agent(stream),
+            workspace={"working_dir": "/workspace/demo", "kind": "LocalWorkspace"},
+            persistence_dir=store.persistence_dir_for(cid),
+            title=title,
+        )
         store.add(conv)
         await engine.send_message(conv, text, run=True)
         made.append(conv)

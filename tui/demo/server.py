@@ -7,33 +7,57 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from . import routes_conversations, routes_events, routes_server, seeding, sockets
 from .agent import Engine, Knobs
+from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
 from .state import DemoState, Dormant, Unhandled, dormant_response, unhandled_response
 from .store import Store
 
-from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
 
-
-def create_app(*, session_keys: list[str] | None = None, deferred_init: bool = False, init_key: str | None = None,
-               persist_dir: str | Path | None = None, demo_seed: bool = False,
-               slow_seconds: float = DEFAULT_SLOW_SECONDS, token_rate: float = DEFAULT_TOKEN_RATE,
-               llm_seconds: float = 0.05, tool_seconds: float = 0.3, title_seconds: float = 0.2,
-               error_seconds: float | None = None, seed_conversations: int = 0, seed_history: int = 0,
-               auth_timeout: float = 10.0) -> FastAPI:
+def create_app(
+    *,
+    session_keys: list[str] | None = None,
+    deferred_init: bool = False,
+    init_key: str | None = None,
+    persist_dir: str | Path | None = None,
+    demo_seed: bool = False,
+    slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    token_rate: float = DEFAULT_TOKEN_RATE,
+    llm_seconds: float = 0.05,
+    tool_seconds: float = 0.3,
+    title_seconds: float = 0.2,
+    error_seconds: float | None = None,
+    seed_conversations: int = 0,
+    seed_history: int = 0,
+    auth_timeout: float = 10.0,
+) -> FastAPI:
     """A FastAPI app speaking the agent-server protocol with a scripted agent (no LLM, runs nothing)."""
     store = Store(persist_dir)
-    knobs = Knobs(slow_seconds=slow_seconds, token_rate=token_rate, llm_seconds=llm_seconds,
-                  tool_seconds=tool_seconds, title_seconds=title_seconds, error_seconds=error_seconds)
+    knobs = Knobs(
+        slow_seconds=slow_seconds,
+        token_rate=token_rate,
+        llm_seconds=llm_seconds,
+        tool_seconds=tool_seconds,
+        title_seconds=title_seconds,
+        error_seconds=error_seconds,
+    )
     engine = Engine(store, knobs)
-    st = DemoState(store=store, engine=engine, session_keys=list(session_keys or []), deferred_init=deferred_init,
-                   init_key=init_key, init_state="dormant" if deferred_init else "ready", auth_timeout=auth_timeout)
+    st = DemoState(
+        store=store,
+        engine=engine,
+        session_keys=list(session_keys or []),
+        deferred_init=deferred_init,
+        init_key=init_key,
+        init_state="dormant" if deferred_init else "ready",
+        auth_timeout=auth_timeout,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -72,8 +96,14 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _uvicorn_server(app: FastAPI, log_level: str) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", ws="websockets-sansio",
-                            timeout_graceful_shutdown=1, ws_ping_interval=None)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        lifespan="on",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=1,
+        ws_ping_interval=None,
+    )
     return uvicorn.Server(config)
 
 
@@ -83,19 +113,39 @@ class DemoServer:
     ``with DemoServer(slow_seconds=1) as srv: httpx.get(srv.base_url + "/health")``
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, session_keys: list[str] | None = None,
-                 deferred_init: bool = False, init_key: str | None = None,
-                 persist_dir: str | Path | None = None, demo_seed: bool = False,
-                 slow_seconds: float = DEFAULT_SLOW_SECONDS, token_rate: float = DEFAULT_TOKEN_RATE,
-                 seed_conversations: int = 0, seed_history: int = 0, auth_timeout: float = 10.0,
-                 log_level: str = "warning", **knobs: Any) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        session_keys: list[str] | None = None,
+        deferred_init: bool = False,
+        init_key: str | None = None,
+        persist_dir: str | Path | None = None,
+        demo_seed: bool = False,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        token_rate: float = DEFAULT_TOKEN_RATE,
+        seed_conversations: int = 0,
+        seed_history: int = 0,
+        auth_timeout: float = 10.0,
+        log_level: str = "warning",
+        **knobs: Any,
+    ) -> None:
         self.host = host
         self.port = port
         self.log_level = log_level
-        self.app = create_app(session_keys=session_keys, deferred_init=deferred_init, init_key=init_key,
-                              persist_dir=persist_dir, demo_seed=demo_seed, slow_seconds=slow_seconds,
-                              token_rate=token_rate, seed_conversations=seed_conversations,
-                              seed_history=seed_history, auth_timeout=auth_timeout, **knobs)
+        self.app = create_app(
+            session_keys=session_keys,
+            deferred_init=deferred_init,
+            init_key=init_key,
+            persist_dir=persist_dir,
+            demo_seed=demo_seed,
+            slow_seconds=slow_seconds,
+            token_rate=token_rate,
+            seed_conversations=seed_conversations,
+            seed_history=seed_history,
+            auth_timeout=auth_timeout,
+            **knobs,
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -112,7 +162,7 @@ class DemoServer:
     def state(self) -> DemoState:
         return self.app.state.demo
 
-    def start(self, timeout: float = 15.0) -> "DemoServer":
+    def start(self, timeout: float = 15.0) -> DemoServer:
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         self._server = _uvicorn_server(self.app, self.log_level)
@@ -137,7 +187,7 @@ class DemoServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "DemoServer":
+    def __enter__(self) -> DemoServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -42,7 +43,7 @@ async def _authenticate(ws: WebSocket, st: DemoState, session_api_key: str | Non
     try:
         raw = await asyncio.wait_for(ws.receive_text(), timeout=st.auth_timeout)
         data = json.loads(raw)
-    except (asyncio.TimeoutError, ValueError, KeyError, RuntimeError):
+    except (TimeoutError, ValueError, KeyError, RuntimeError):
         data = None
     except WebSocketDisconnect:
         return False
@@ -64,8 +65,9 @@ def _since(after_timestamp: str | None) -> str | None:
     return value.isoformat()
 
 
-async def _replay(conv: Conversation, queue: asyncio.Queue, resend_mode: str | None, after: str | None,
-                  upto: int) -> None:
+async def _replay(
+    conv: Conversation, queue: asyncio.Queue, resend_mode: str | None, after: str | None, upto: int
+) -> None:
     """Persisted events present at subscribe time, in log order, in chunks (the loop stays responsive)."""
     if resend_mode == "all":
         flt = EventFilter()
@@ -93,9 +95,14 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue) -> None:
 
 
 @router.websocket("/sockets/events/{conversation_id}")
-async def events_socket(ws: WebSocket, conversation_id: str, resend_mode: str | None = None,
-                        after_timestamp: str | None = None, session_api_key: str | None = None,
-                        resend_all: bool = False) -> None:
+async def events_socket(
+    ws: WebSocket,
+    conversation_id: str,
+    resend_mode: str | None = None,
+    after_timestamp: str | None = None,
+    session_api_key: str | None = None,
+    resend_all: bool = False,
+) -> None:
     st: DemoState = ws.app.state.demo
     try:
         cid = uuid.UUID(conversation_id)
@@ -120,7 +127,8 @@ async def events_socket(ws: WebSocket, conversation_id: str, resend_mode: str | 
     queue.put_nowait(json.dumps(wire.event_for_wire(wire.state_update("full_state", conv.full_state(), None))))
     pump = asyncio.get_running_loop().create_task(_pump(ws, queue))
     replay = asyncio.get_running_loop().create_task(
-        _replay(conv, queue, resend_mode, _since(after_timestamp), len(conv.log)))
+        _replay(conv, queue, resend_mode, _since(after_timestamp), len(conv.log))
+    )
     try:
         while True:
             message = await ws.receive()
@@ -135,7 +143,7 @@ async def events_socket(ws: WebSocket, conversation_id: str, resend_mode: str | 
         pump.cancel()
 
 
-async def _handle_frame(st: DemoState, conv: Conversation, queue: asyncio.Queue, message: dict) -> None:
+async def _handle_frame(st: DemoState, conv: Conversation, queue: asyncio.Queue, message: Any) -> None:
     """A client frame: a ``Message`` is a send with run=true; anything bad gets a ServerErrorEvent."""
     try:
         raw = message.get("text")

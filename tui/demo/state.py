@@ -59,16 +59,22 @@ def api_guard(request: Request) -> None:
 def unhandled_response(_request: Request, exc: Exception) -> JSONResponse:
     text = exc.exception_text if isinstance(exc, Unhandled) else str(exc)
     # The real server's unhandled 500 also drops the keep-alive connection.
-    return JSONResponse(status_code=500, headers={"Connection": "close"},
-                        content={"detail": "Internal Server Error", "exception": text,
-                                 "error_id": uuid.uuid4().hex})
+    return JSONResponse(
+        status_code=500,
+        headers={"Connection": "close"},
+        content={"detail": "Internal Server Error", "exception": text, "error_id": uuid.uuid4().hex},
+    )
 
 
 def dormant_response(request: Request, _exc: Exception) -> JSONResponse:
     st: DemoState = request.app.state.demo
-    return JSONResponse(status_code=503, content={
-        "detail": "Internal Server Error",
-        "exception": f"503: server is in deferred-init state '{st.init_state}'; call POST /api/init first"})
+    return JSONResponse(
+        status_code=503,
+        content={
+            "detail": "Internal Server Error",
+            "exception": f"503: server is in deferred-init state '{st.init_state}'; call POST /api/init first",
+        },
+    )
 
 
 def not_found(detail: str = "Not Found") -> HTTPException:

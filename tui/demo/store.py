@@ -6,16 +6,24 @@ import asyncio
 import json
 import shutil
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import wire
 from .scenarios import Step
 
 IDLE, RUNNING, PAUSED, WAITING, FINISHED, ERROR, STUCK = (
-    "idle", "running", "paused", "waiting_for_confirmation", "finished", "error", "stuck")
+    "idle",
+    "running",
+    "paused",
+    "waiting_for_confirmation",
+    "finished",
+    "error",
+    "stuck",
+)
 STATUSES = (IDLE, RUNNING, PAUSED, WAITING, FINISHED, ERROR, STUCK)
 
 
@@ -53,14 +61,25 @@ class Stats:
         self.usages.append(self._usage(prompt, completion, cache_read, prompt + completion, response_id))
 
     def _usage(self, prompt: int, completion: int, cache_read: int, per_turn: int, response_id: str) -> dict:
-        return {"model": self.model, "prompt_tokens": prompt, "completion_tokens": completion,
-                "cache_read_tokens": cache_read, "cache_write_tokens": 0, "reasoning_tokens": 0,
-                "context_window": self.CONTEXT_WINDOW, "per_turn_token": per_turn, "response_id": response_id}
+        return {
+            "model": self.model,
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "cache_read_tokens": cache_read,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
+            "context_window": self.CONTEXT_WINDOW,
+            "per_turn_token": per_turn,
+            "response_id": response_id,
+        }
 
     def _snapshot_metrics(self) -> dict[str, Any]:
-        return {"model_name": self.model, "accumulated_cost": self.cost, "max_budget_per_task": None,
-                "accumulated_token_usage": self._usage(self.prompt, self.completion, self.cache_read,
-                                                       self.per_turn, "")}
+        return {
+            "model_name": self.model,
+            "accumulated_cost": self.cost,
+            "max_budget_per_task": None,
+            "accumulated_token_usage": self._usage(self.prompt, self.completion, self.cache_read, self.per_turn, ""),
+        }
 
     def snapshot(self) -> dict[str, Any]:
         """Value of a per-field ``stats`` update (MetricsSnapshot, nulls kept)."""
@@ -73,16 +92,28 @@ class Stats:
         if not self.usages:
             return {"usage_to_metrics": {}}
         metrics = self._snapshot_metrics()
-        metrics.update(costs=list(self.costs), response_latencies=list(self.latencies),
-                       token_usages=list(self.usages))
+        metrics.update(costs=list(self.costs), response_latencies=list(self.latencies), token_usages=list(self.usages))
         return {"usage_to_metrics": {self.usage_id: metrics}}
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("model", "usage_id", "prompt", "completion", "cache_read", "cost",
-                                              "per_turn", "costs", "latencies", "usages")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "model",
+                "usage_id",
+                "prompt",
+                "completion",
+                "cache_read",
+                "cost",
+                "per_turn",
+                "costs",
+                "latencies",
+                "usages",
+            )
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Stats":
+    def from_json(cls, data: dict[str, Any]) -> Stats:
         stats = cls(data["model"], data["usage_id"])
         for key, value in data.items():
             setattr(stats, key, value)
@@ -113,7 +144,7 @@ class SeedHistory:
         if not event_id.startswith(self.prefix) or len(event_id) != len(self.prefix) + 12:
             return None
         try:
-            i = int(event_id[len(self.prefix):], 16)
+            i = int(event_id[len(self.prefix) :], 16)
         except ValueError:
             return None
         return i if 0 <= i < self.count else None
@@ -125,9 +156,13 @@ class SeedHistory:
         return "system" if i == 0 else self.PATTERN[(i - 1) % 4]
 
     def kind_source(self, i: int) -> tuple[str, str]:
-        return {"system": ("SystemPromptEvent", "agent"), "user": ("MessageEvent", "user"),
-                "action": ("ActionEvent", "agent"), "observation": ("ObservationEvent", "environment"),
-                "agent": ("MessageEvent", "agent")}[self._role(i)]
+        return {
+            "system": ("SystemPromptEvent", "agent"),
+            "user": ("MessageEvent", "user"),
+            "action": ("ActionEvent", "agent"),
+            "observation": ("ObservationEvent", "environment"),
+            "agent": ("MessageEvent", "agent"),
+        }[self._role(i)]
 
     def text(self, i: int) -> str:
         turn = (i - 1) // 4
@@ -144,20 +179,38 @@ class SeedHistory:
         if role == "system":
             ev = wire.system_prompt_event(["terminal"])
         elif role in ("user", "agent"):
-            ev = wire.message_event("user" if role == "user" else "agent", self.text(i), parent,
-                                    llm_response_id=f"chatcmpl-seed{i:08x}" if role == "agent" else None)
+            ev = wire.message_event(
+                "user" if role == "user" else "agent",
+                self.text(i),
+                parent,
+                llm_response_id=f"chatcmpl-seed{i:08x}" if role == "agent" else None,
+            )
         elif role == "action":
             turn = (i - 1) // 4
-            ev = wire.action_event("terminal", {"command": f"echo item {turn}", "is_input": False, "timeout": None,
-                                                "reset": False, "kind": "TerminalAction"},
-                                   json.dumps({"command": f"echo item {turn}", "summary": "check item"}),
-                                   "check item", parent, f"chatcmpl-seed{i:08x}")
+            ev = wire.action_event(
+                "terminal",
+                {
+                    "command": f"echo item {turn}",
+                    "is_input": False,
+                    "timeout": None,
+                    "reset": False,
+                    "kind": "TerminalAction",
+                },
+                json.dumps({"command": f"echo item {turn}", "summary": "check item"}),
+                "check item",
+                parent,
+                f"chatcmpl-seed{i:08x}",
+            )
             ev["tool_call_id"] = ev["tool_call"]["id"] = f"call_seed{i:08x}"
         else:
             turn = (i - 1) // 4
             action = {"id": self.id_of(i - 1), "tool_name": "terminal", "tool_call_id": f"call_seed{i - 1:08x}"}
-            ev = wire.observation_event(action, wire.terminal_observation(
-                f"echo item {turn}", f"item {turn}", "/workspace/demo", "/workspace/demo/.conversations"))
+            ev = wire.observation_event(
+                action,
+                wire.terminal_observation(
+                    f"echo item {turn}", f"item {turn}", "/workspace/demo", "/workspace/demo/.conversations"
+                ),
+            )
         ev["id"] = self.id_of(i)
         ev["timestamp"] = self.timestamp(i)
         return ev
@@ -239,8 +292,9 @@ class EventFilter:
         return True
 
 
-def search_events(log: EventLog, flt: EventFilter, page_id: str | None, limit: int,
-                  descending: bool) -> tuple[list[dict[str, Any]], str | None]:
+def search_events(
+    log: EventLog, flt: EventFilter, page_id: str | None, limit: int, descending: bool
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of matching events and the id of the first event of the next page."""
     n = len(log)
     if page_id:
@@ -305,7 +359,7 @@ class Conversation:
     deleted: bool = False
     first_user_text: str = ""
     title_pending: bool = False  # the auto-title call has not been accounted yet
-    on_persist: Callable[["Conversation", dict[str, Any] | None], None] | None = None
+    on_persist: Callable[[Conversation, dict[str, Any] | None], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.updated_at:
@@ -368,44 +422,90 @@ class Conversation:
 
     def full_state(self) -> dict[str, Any]:
         value: dict[str, Any] = {
-            "id": self.id_str, "agent": wire.agent_for_ws(self.agent), "workspace": self.workspace,
-            "persistence_dir": self.persistence_dir, "max_iterations": self.max_iterations,
-            "stuck_detection": self.stuck_detection, "execution_status": self.status,
-            "confirmation_policy": self.confirmation_policy, "activated_knowledge_skills": [],
-            "activated_path_rules": [], "invoked_skills": [], "blocked_actions": {}, "blocked_messages": {},
-            "last_user_message_id": self.last_user_message_id, "leaf_event_id": self.leaf_event_id,
-            "head_is_empty": len(self.log) == 0, "stats": self.stats.full(),
-            "secret_registry": {"secret_sources": {}}, "tags": self.tags, "agent_state": {},
+            "id": self.id_str,
+            "agent": wire.agent_for_ws(self.agent),
+            "workspace": self.workspace,
+            "persistence_dir": self.persistence_dir,
+            "max_iterations": self.max_iterations,
+            "stuck_detection": self.stuck_detection,
+            "execution_status": self.status,
+            "confirmation_policy": self.confirmation_policy,
+            "activated_knowledge_skills": [],
+            "activated_path_rules": [],
+            "invoked_skills": [],
+            "blocked_actions": {},
+            "blocked_messages": {},
+            "last_user_message_id": self.last_user_message_id,
+            "leaf_event_id": self.leaf_event_id,
+            "head_is_empty": len(self.log) == 0,
+            "stats": self.stats.full(),
+            "secret_registry": {"secret_sources": {}},
+            "tags": self.tags,
+            "agent_state": {},
         }
         return wire.strip_none(value)
 
     def info(self) -> dict[str, Any]:
         """REST ``ConversationInfo`` (nulls kept, api_key null, with title and times)."""
         return {
-            "id": self.id_str, "workspace": self.workspace, "persistence_dir": self.persistence_dir,
-            "max_iterations": self.max_iterations, "stuck_detection": self.stuck_detection,
-            "execution_status": self.status, "confirmation_policy": self.confirmation_policy,
-            "security_analyzer": self.security_analyzer, "activated_knowledge_skills": [], "invoked_skills": [],
-            "blocked_actions": {}, "blocked_messages": {}, "last_user_message_id": self.last_user_message_id,
-            "leaf_event_id": self.leaf_event_id, "stats": self.stats.full(),
-            "secret_registry": {"secret_sources": {}}, "agent_state": {}, "hook_config": None,
-            "title": self.title, "metrics": None, "created_at": self.created_at, "updated_at": self.updated_at,
-            "forked_from_conversation_id": None, "forked_from_event_id": None, "parent_conversation_id": None,
-            "sub_conversation_ids": [], "tags": self.tags, "current_model_id": None, "available_models": [],
-            "supports_runtime_model_switch": False, "launched_agent_profile": None,
-            "agent": wire.agent_for_rest(self.agent), "client_tools": [],
+            "id": self.id_str,
+            "workspace": self.workspace,
+            "persistence_dir": self.persistence_dir,
+            "max_iterations": self.max_iterations,
+            "stuck_detection": self.stuck_detection,
+            "execution_status": self.status,
+            "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
+            "activated_knowledge_skills": [],
+            "invoked_skills": [],
+            "blocked_actions": {},
+            "blocked_messages": {},
+            "last_user_message_id": self.last_user_message_id,
+            "leaf_event_id": self.leaf_event_id,
+            "stats": self.stats.full(),
+            "secret_registry": {"secret_sources": {}},
+            "agent_state": {},
+            "hook_config": None,
+            "title": self.title,
+            "metrics": None,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "forked_from_conversation_id": None,
+            "forked_from_event_id": None,
+            "parent_conversation_id": None,
+            "sub_conversation_ids": [],
+            "tags": self.tags,
+            "current_model_id": None,
+            "available_models": [],
+            "supports_runtime_model_switch": False,
+            "launched_agent_profile": None,
+            "agent": wire.agent_for_rest(self.agent),
+            "client_tools": [],
         }
 
     def meta(self) -> dict[str, Any]:
         return {
-            "id": self.id_str, "agent": self.agent, "workspace": self.workspace,
-            "persistence_dir": self.persistence_dir, "created_at": self.created_at, "updated_at": self.updated_at,
-            "title": self.title, "autotitle": self.autotitle, "status": self.status,
-            "confirmation_policy": self.confirmation_policy, "security_analyzer": self.security_analyzer,
-            "max_iterations": self.max_iterations, "stuck_detection": self.stuck_detection, "tags": self.tags,
-            "last_user_message_id": self.last_user_message_id, "leaf_event_id": self.leaf_event_id,
-            "system_prompt_sent": self.system_prompt_sent, "user_messages": self.user_messages,
-            "pending": self.pending, "seed_count": self.seed_count, "stats": self.stats.to_json(),
+            "id": self.id_str,
+            "agent": self.agent,
+            "workspace": self.workspace,
+            "persistence_dir": self.persistence_dir,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "title": self.title,
+            "autotitle": self.autotitle,
+            "status": self.status,
+            "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
+            "max_iterations": self.max_iterations,
+            "stuck_detection": self.stuck_detection,
+            "tags": self.tags,
+            "last_user_message_id": self.last_user_message_id,
+            "leaf_event_id": self.leaf_event_id,
+            "system_prompt_sent": self.system_prompt_sent,
+            "user_messages": self.user_messages,
+            "pending": self.pending,
+            "seed_count": self.seed_count,
+            "stats": self.stats.to_json(),
         }
 
 
@@ -514,14 +614,27 @@ class Store:
         seed_count = meta.get("seed_count", 0)
         created = meta["created_at"]
         conv = Conversation(
-            id=cid, agent=meta["agent"], workspace=meta["workspace"], persistence_dir=meta["persistence_dir"],
-            created_at=created, updated_at=meta["updated_at"], title=meta.get("title"),
-            autotitle=meta.get("autotitle", True), status=meta["status"],
-            confirmation_policy=meta["confirmation_policy"], security_analyzer=meta.get("security_analyzer"),
-            max_iterations=meta["max_iterations"], stuck_detection=meta["stuck_detection"], tags=meta["tags"],
-            last_user_message_id=meta.get("last_user_message_id"), leaf_event_id=meta.get("leaf_event_id"),
-            system_prompt_sent=meta.get("system_prompt_sent", False), user_messages=meta.get("user_messages", 0),
-            pending=meta.get("pending", []), seed_count=seed_count, stats=Stats.from_json(meta["stats"]),
+            id=cid,
+            agent=meta["agent"],
+            workspace=meta["workspace"],
+            persistence_dir=meta["persistence_dir"],
+            created_at=created,
+            updated_at=meta["updated_at"],
+            title=meta.get("title"),
+            autotitle=meta.get("autotitle", True),
+            status=meta["status"],
+            confirmation_policy=meta["confirmation_policy"],
+            security_analyzer=meta.get("security_analyzer"),
+            max_iterations=meta["max_iterations"],
+            stuck_detection=meta["stuck_detection"],
+            tags=meta["tags"],
+            last_user_message_id=meta.get("last_user_message_id"),
+            leaf_event_id=meta.get("leaf_event_id"),
+            system_prompt_sent=meta.get("system_prompt_sent", False),
+            user_messages=meta.get("user_messages", 0),
+            pending=meta.get("pending", []),
+            seed_count=seed_count,
+            stats=Stats.from_json(meta["stats"]),
         )
         if seed_count:
             conv.log = EventLog(SeedHistory(cid, seed_count, _parse_utc(created)))
@@ -538,9 +651,14 @@ class Store:
                 answered.add(ev.get("tool_call_id"))
         for action in actions:
             if action["tool_call_id"] not in answered:
-                conv.emit(wire.agent_error_event(
-                    action, wire.RESTART_TOOL_ERROR,
-                    {"kind": "internal", "retryable": False, "user_action": "none"}, action["id"]))
+                conv.emit(
+                    wire.agent_error_event(
+                        action,
+                        wire.RESTART_TOOL_ERROR,
+                        {"kind": "internal", "retryable": False, "user_action": "none"},
+                        action["id"],
+                    )
+                )
         conv.set_status(ERROR)
 
 

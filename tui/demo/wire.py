@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SERVER_VERSION = "1.43.1"
@@ -49,7 +49,7 @@ def now_ts() -> str:
 
 def utc_now() -> str:
     """Conversation created_at/updated_at: UTC with a ``Z``."""
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def strip_none(value: Any) -> Any:
@@ -92,31 +92,80 @@ def _finish(ev: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 LLM_DEFAULTS: dict[str, Any] = {
-    "model": "gpt-5.5", "api_key": None, "provider_connection_id": None, "auth_type": "api_key",
-    "subscription_vendor": None, "base_url": None, "api_version": None, "aws_access_key_id": None,
-    "aws_secret_access_key": None, "aws_session_token": None, "aws_region_name": None,
-    "aws_profile_name": None, "aws_role_name": None, "aws_session_name": None,
-    "aws_bedrock_runtime_endpoint": None, "openrouter_site_url": "https://docs.all-hands.dev/",
-    "openrouter_app_name": "OpenHands", "num_retries": 5, "retry_multiplier": 8.0, "retry_min_wait": 8,
-    "retry_max_wait": 64, "timeout": 300, "max_message_chars": 30000, "temperature": None, "top_p": None,
-    "top_k": None, "max_input_tokens": None, "max_output_tokens": None, "model_canonical_name": None,
-    "api_mode": "auto", "capability_overrides": {}, "extra_headers": None, "input_cost_per_token": None,
-    "output_cost_per_token": None, "ollama_base_url": None, "stream": False, "drop_params": True,
-    "modify_params": True, "disable_vision": None, "disable_stop_word": False, "caching_prompt": True,
-    "log_completions": False, "log_completions_folder": "logs/completions", "custom_tokenizer": None,
-    "native_tool_calling": True, "force_string_serializer": None, "inline_image_urls": None,
-    "reasoning_effort": "high", "reasoning_summary": None, "enable_encrypted_reasoning": True,
-    "prompt_cache_retention": "24h", "extended_thinking_budget": 200000, "seed": None, "usage_id": "default",
-    "litellm_extra_body": {}, "is_subscription": False,
+    "model": "gpt-5.5",
+    "api_key": None,
+    "provider_connection_id": None,
+    "auth_type": "api_key",
+    "subscription_vendor": None,
+    "base_url": None,
+    "api_version": None,
+    "aws_access_key_id": None,
+    "aws_secret_access_key": None,
+    "aws_session_token": None,
+    "aws_region_name": None,
+    "aws_profile_name": None,
+    "aws_role_name": None,
+    "aws_session_name": None,
+    "aws_bedrock_runtime_endpoint": None,
+    "openrouter_site_url": "https://docs.all-hands.dev/",
+    "openrouter_app_name": "OpenHands",
+    "num_retries": 5,
+    "retry_multiplier": 8.0,
+    "retry_min_wait": 8,
+    "retry_max_wait": 64,
+    "timeout": 300,
+    "max_message_chars": 30000,
+    "temperature": None,
+    "top_p": None,
+    "top_k": None,
+    "max_input_tokens": None,
+    "max_output_tokens": None,
+    "model_canonical_name": None,
+    "api_mode": "auto",
+    "capability_overrides": {},
+    "extra_headers": None,
+    "input_cost_per_token": None,
+    "output_cost_per_token": None,
+    "ollama_base_url": None,
+    "stream": False,
+    "drop_params": True,
+    "modify_params": True,
+    "disable_vision": None,
+    "disable_stop_word": False,
+    "caching_prompt": True,
+    "log_completions": False,
+    "log_completions_folder": "logs/completions",
+    "custom_tokenizer": None,
+    "native_tool_calling": True,
+    "force_string_serializer": None,
+    "inline_image_urls": None,
+    "reasoning_effort": "high",
+    "reasoning_summary": None,
+    "enable_encrypted_reasoning": True,
+    "prompt_cache_retention": "24h",
+    "extended_thinking_budget": 200000,
+    "seed": None,
+    "usage_id": "default",
+    "litellm_extra_body": {},
+    "is_subscription": False,
 }
 SECRET_LLM_FIELDS = ("api_key", "aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
 AGENT_DEFAULTS: dict[str, Any] = {
-    "llm": None, "tools": [], "mcp_config": {}, "filter_tools_regex": None,
-    "include_default_tools": ["FinishTool", "ThinkTool"], "agent_context": None, "system_prompt": None,
-    "system_prompt_filename": "system_prompt.j2", "security_policy_filename": "security_policy.j2",
-    "system_prompt_kwargs": {"llm_security_analyzer": True}, "condenser": None, "critic": None,
-    "tool_concurrency_limit": 1, "kind": "Agent",
+    "llm": None,
+    "tools": [],
+    "mcp_config": {},
+    "filter_tools_regex": None,
+    "include_default_tools": ["FinishTool", "ThinkTool"],
+    "agent_context": None,
+    "system_prompt": None,
+    "system_prompt_filename": "system_prompt.j2",
+    "security_policy_filename": "security_policy.j2",
+    "system_prompt_kwargs": {"llm_security_analyzer": True},
+    "condenser": None,
+    "critic": None,
+    "tool_concurrency_limit": 1,
+    "kind": "Agent",
 }
 
 
@@ -131,8 +180,11 @@ def normalize_agent(raw: dict[str, Any]) -> dict[str, Any]:
         if key in llm:  # LLM has extra="ignore"
             llm[key] = copy.deepcopy(value)
     agent["llm"] = llm
-    agent["tools"] = [{"name": t.get("name"), "params": dict(t.get("params") or {})}
-                      for t in (raw.get("tools") or []) if isinstance(t, dict)]
+    agent["tools"] = [
+        {"name": t.get("name"), "params": dict(t.get("params") or {})}
+        for t in (raw.get("tools") or [])
+        if isinstance(t, dict)
+    ]
     agent["kind"] = raw.get("kind") or "Agent"
     return agent
 
@@ -158,10 +210,18 @@ def agent_for_ws(agent: dict[str, Any]) -> dict[str, Any]:
 
 
 TOOL_DEFS = {
-    "terminal": ("Execute a shell command in the terminal within a persistent shell session.",
-                 "TerminalAction", "TerminalObservation", "TerminalTool"),
-    "finish": ("Signals the completion of the current task or conversation.",
-               "FinishAction", "FinishObservation", "FinishTool"),
+    "terminal": (
+        "Execute a shell command in the terminal within a persistent shell session.",
+        "TerminalAction",
+        "TerminalObservation",
+        "TerminalTool",
+    ),
+    "finish": (
+        "Signals the completion of the current task or conversation.",
+        "FinishAction",
+        "FinishObservation",
+        "FinishTool",
+    ),
     "think": ("Use the tool to think about something.", "ThinkAction", "ThinkObservation", "ThinkTool"),
 }
 
@@ -175,23 +235,52 @@ def system_prompt_event(tool_names: list[str]) -> dict[str, Any]:
     tools = []
     for name in [*tool_names, "finish", "think"]:
         desc, action_type, obs_type, kind = TOOL_DEFS.get(
-            name, (f"The {name} tool.", "Action", "Observation", "ToolDefinition"))
-        tools.append({"description": desc, "action_type": action_type, "observation_type": obs_type,
-                      "annotations": {"title": name, "readOnlyHint": False, "destructiveHint": name == "terminal",
-                                      "idempotentHint": False, "openWorldHint": name == "terminal"},
-                      "kind": kind, "title": name})
+            name, (f"The {name} tool.", "Action", "Observation", "ToolDefinition")
+        )
+        tools.append(
+            {
+                "description": desc,
+                "action_type": action_type,
+                "observation_type": obs_type,
+                "annotations": {
+                    "title": name,
+                    "readOnlyHint": False,
+                    "destructiveHint": name == "terminal",
+                    "idempotentHint": False,
+                    "openWorldHint": name == "terminal",
+                },
+                "kind": kind,
+                "title": name,
+            }
+        )
     ev = _base("SystemPromptEvent", "agent", None)
     return _finish(ev, system_prompt=text(SYSTEM_PROMPT), tools=tools, dynamic_context=None)
 
 
-def message_event(source: str, body: str, parent_id: str | None, llm_response_id: str | None = None,
-                  role: str | None = None) -> dict[str, Any]:
+def message_event(
+    source: str, body: str, parent_id: str | None, llm_response_id: str | None = None, role: str | None = None
+) -> dict[str, Any]:
     ev = _base("MessageEvent", source, parent_id)
     role = role or ("assistant" if source == "agent" else "user")
-    msg = {"role": role, "content": [text(body)], "tool_calls": None, "tool_call_id": None, "name": None,
-           "reasoning_content": None, "thinking_blocks": [], "responses_reasoning_item": None}
-    return _finish(ev, llm_message=msg, llm_response_id=llm_response_id, activated_skills=[],
-                   extended_content=[], sender=None, critic_result=None)
+    msg = {
+        "role": role,
+        "content": [text(body)],
+        "tool_calls": None,
+        "tool_call_id": None,
+        "name": None,
+        "reasoning_content": None,
+        "thinking_blocks": [],
+        "responses_reasoning_item": None,
+    }
+    return _finish(
+        ev,
+        llm_message=msg,
+        llm_response_id=llm_response_id,
+        activated_skills=[],
+        extended_content=[],
+        sender=None,
+        critic_result=None,
+    )
 
 
 def state_update(key: str, value: Any, parent_id: str | None) -> dict[str, Any]:
@@ -200,8 +289,7 @@ def state_update(key: str, value: Any, parent_id: str | None) -> dict[str, Any]:
 
 
 def delta_event(content: str) -> dict[str, Any]:
-    return {"id": new_id(), "timestamp": now_ts(), "source": "agent", "content": content,
-            "kind": "StreamingDeltaEvent"}
+    return {"id": new_id(), "timestamp": now_ts(), "source": "agent", "content": content, "kind": "StreamingDeltaEvent"}
 
 
 def new_call_id() -> str:
@@ -212,56 +300,112 @@ def new_response_id() -> str:
     return "chatcmpl-" + uuid.uuid4().hex[:12]
 
 
-def action_event(tool_name: str, action: dict[str, Any], arguments: str, summary: str | None,
-                 parent_id: str | None, llm_response_id: str, thought: str = "") -> dict[str, Any]:
+def action_event(
+    tool_name: str,
+    action: dict[str, Any],
+    arguments: str,
+    summary: str | None,
+    parent_id: str | None,
+    llm_response_id: str,
+    thought: str = "",
+) -> dict[str, Any]:
     call_id = new_call_id()
     ev = _base("ActionEvent", "agent", parent_id)
     return _finish(
-        ev, thought=[text(thought)] if thought else [], reasoning_content=None, thinking_blocks=[],
-        responses_reasoning_item=None, action=action, tool_name=tool_name, tool_call_id=call_id,
-        tool_call={"id": call_id, "responses_item_id": None, "name": tool_name, "arguments": arguments,
-                   "origin": "completion"},
-        llm_response_id=llm_response_id, security_risk="UNKNOWN", critic_result=None, summary=summary)
+        ev,
+        thought=[text(thought)] if thought else [],
+        reasoning_content=None,
+        thinking_blocks=[],
+        responses_reasoning_item=None,
+        action=action,
+        tool_name=tool_name,
+        tool_call_id=call_id,
+        tool_call={
+            "id": call_id,
+            "responses_item_id": None,
+            "name": tool_name,
+            "arguments": arguments,
+            "origin": "completion",
+        },
+        llm_response_id=llm_response_id,
+        security_risk="UNKNOWN",
+        critic_result=None,
+        summary=summary,
+    )
 
 
 def observation_event(action: dict[str, Any], observation: dict[str, Any]) -> dict[str, Any]:
     ev = _base("ObservationEvent", "environment", action["id"])
-    return _finish(ev, tool_name=action["tool_name"], tool_call_id=action["tool_call_id"],
-                   observation=observation, action_id=action["id"], extended_content=[])
+    return _finish(
+        ev,
+        tool_name=action["tool_name"],
+        tool_call_id=action["tool_call_id"],
+        observation=observation,
+        action_id=action["id"],
+        extended_content=[],
+    )
 
 
-def terminal_observation(command: str, output: str, working_dir: str, persistence_dir: str,
-                         exit_code: int = 0) -> dict[str, Any]:
-    return {"content": [text(output)], "is_error": False, "command": command, "exit_code": exit_code,
-            "timeout": False,
-            "metadata": {"exit_code": exit_code, "pid": -1, "username": "demo", "hostname": "demo",
-                         "working_dir": working_dir, "py_interpreter_path": None, "prefix": "",
-                         "suffix": f"\n[The command completed with exit code {exit_code}.]"},
-            "full_output_save_dir": f"{persistence_dir}/observations", "kind": "TerminalObservation"}
+def terminal_observation(
+    command: str, output: str, working_dir: str, persistence_dir: str, exit_code: int = 0
+) -> dict[str, Any]:
+    return {
+        "content": [text(output)],
+        "is_error": False,
+        "command": command,
+        "exit_code": exit_code,
+        "timeout": False,
+        "metadata": {
+            "exit_code": exit_code,
+            "pid": -1,
+            "username": "demo",
+            "hostname": "demo",
+            "working_dir": working_dir,
+            "py_interpreter_path": None,
+            "prefix": "",
+            "suffix": f"\n[The command completed with exit code {exit_code}.]",
+        },
+        "full_output_save_dir": f"{persistence_dir}/observations",
+        "kind": "TerminalObservation",
+    }
 
 
 def finish_observation(message: str) -> dict[str, Any]:
     return {"content": [text(message)], "is_error": False, "kind": "FinishObservation"}
 
 
-def agent_error_event(action: dict[str, Any], error: str, classification: dict[str, Any],
-                      parent_id: str | None) -> dict[str, Any]:
+def agent_error_event(
+    action: dict[str, Any], error: str, classification: dict[str, Any], parent_id: str | None
+) -> dict[str, Any]:
     ev = _base("AgentErrorEvent", "agent", parent_id)
-    return _finish(ev, tool_name=action["tool_name"], tool_call_id=action["tool_call_id"], error=error,
-                   classification=classification)
+    return _finish(
+        ev,
+        tool_name=action["tool_name"],
+        tool_call_id=action["tool_call_id"],
+        error=error,
+        classification=classification,
+    )
 
 
 def reject_event(action: dict[str, Any], reason: str) -> dict[str, Any]:
     ev = _base("UserRejectObservation", "environment", action["id"])
-    return _finish(ev, tool_name=action["tool_name"], tool_call_id=action["tool_call_id"],
-                   rejection_reason=reason, rejection_source="user", action_id=action["id"])
+    return _finish(
+        ev,
+        tool_name=action["tool_name"],
+        tool_call_id=action["tool_call_id"],
+        rejection_reason=reason,
+        rejection_source="user",
+        action_id=action["id"],
+    )
 
 
-def conversation_error_event(parent_id: str | None, code: str = LLM_ERROR_CODE,
-                             detail: str = LLM_ERROR_DETAIL) -> dict[str, Any]:
+def conversation_error_event(
+    parent_id: str | None, code: str = LLM_ERROR_CODE, detail: str = LLM_ERROR_DETAIL
+) -> dict[str, Any]:
     ev = _base("ConversationErrorEvent", "environment", parent_id)
-    return _finish(ev, code=code, detail=detail,
-                   classification={"kind": "transient", "retryable": True, "user_action": "retry"})
+    return _finish(
+        ev, code=code, detail=detail, classification={"kind": "transient", "retryable": True, "user_action": "retry"}
+    )
 
 
 def user_action_event(kind: str, parent_id: str | None) -> dict[str, Any]:
@@ -285,11 +429,26 @@ def message_text(event: dict[str, Any]) -> str:
 
 def server_info(uptime: float, idle_time: float) -> dict[str, Any]:
     import sys
-    return {"uptime": float(int(uptime)), "idle_time": float(int(idle_time)), "title": "OpenHands Agent Server",
-            "version": SERVER_VERSION, "sdk_version": SERVER_VERSION, "tools_version": SERVER_VERSION,
-            "workspace_version": SERVER_VERSION, "build_git_sha": "unknown", "build_git_ref": "demo",
-            "python_version": sys.version, "usable_tools": ["terminal", "file_editor", "task_tracker"],
-            "runtime_idle_timeout_seconds": None,
-            "capabilities": ["credential_binding_v1", "credential_binding_readiness_probe_v1",
-                             "credential_binding_activation_guard_v1"],
-            "max_foreground_terminal_timeout_seconds": None, "docs": "/docs", "redoc": "/redoc"}
+
+    return {
+        "uptime": float(int(uptime)),
+        "idle_time": float(int(idle_time)),
+        "title": "OpenHands Agent Server",
+        "version": SERVER_VERSION,
+        "sdk_version": SERVER_VERSION,
+        "tools_version": SERVER_VERSION,
+        "workspace_version": SERVER_VERSION,
+        "build_git_sha": "unknown",
+        "build_git_ref": "demo",
+        "python_version": sys.version,
+        "usable_tools": ["terminal", "file_editor", "task_tracker"],
+        "runtime_idle_timeout_seconds": None,
+        "capabilities": [
+            "credential_binding_v1",
+            "credential_binding_readiness_probe_v1",
+            "credential_binding_activation_guard_v1",
+        ],
+        "max_foreground_terminal_timeout_seconds": None,
+        "docs": "/docs",
+        "redoc": "/redoc",
+    }

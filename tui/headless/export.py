@@ -22,8 +22,17 @@ from tui.protocol import (
 )
 from tui.sanitize import json_text, one_line, strip_control
 
-SECRET_FIELDS = {"api_key", "session_api_key", "secret", "secrets", "aws_secret_access_key", "aws_session_token",
-                 "password", "token", "authorization"}
+SECRET_FIELDS = {
+    "api_key",
+    "session_api_key",
+    "secret",
+    "secrets",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "password",
+    "token",
+    "authorization",
+}
 MASK = "**********"
 
 
@@ -63,7 +72,9 @@ def event_markdown(event: Event) -> str | None:
         who = {"user": "User", "agent": "Agent"}.get(event.source or "", event.source or "Message")
         return f"### {who}\n\n{strip_control(event.text)}"
     if isinstance(event, ActionEvent):
-        lines = [f"### Action: {one_line(event.tool_name)}" + (f" ({one_line(event.summary)})" if event.summary else "")]
+        lines = [
+            f"### Action: {one_line(event.tool_name)}" + (f" ({one_line(event.summary)})" if event.summary else "")
+        ]
         if event.thought_text:
             lines.append(f"> {one_line(event.thought_text, 2000)}")
         action = dict(event.action or {})

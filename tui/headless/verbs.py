@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 
 from tui.client import AgentClient, AgentServerError
 from tui.config import ConfigError, ServerConfig, config_path, key_from_env, state_dir
-from tui.protocol import ConversationStateUpdateEvent, Event, ExecutionStatus, StartConversationRequest, UsageTotals
+from tui.protocol import (
+    ConversationInfo,
+    ConversationStateUpdateEvent,
+    Event,
+    ExecutionStatus,
+    StartConversationRequest,
+    UsageTotals,
+)
 from tui.sanitize import json_text, one_line
 from tui.session import ChangeKind, ConnectionState, ConversationSession, SessionChange
 
@@ -41,8 +50,8 @@ def _age(stamp: str | None) -> str:
     except ValueError:
         return "-"
     if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    seconds = max(0, int((datetime.now(timezone.utc) - then).total_seconds()))
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -67,7 +76,8 @@ class Context:
 
 
 async def verb_list(ctx: Context, args) -> int:
-    rows, failed = [], False
+    rows: list[tuple[ServerConfig, ConversationInfo]] = []
+    failed = False
     for server in ctx.servers:
         try:
             infos = await ctx.clients[server.name].search_conversations()
@@ -77,17 +87,33 @@ async def verb_list(ctx: Context, args) -> int:
             continue
         rows.extend((server, info) for info in infos)
     if args.json:
-        print(json.dumps([
-            {"server": s.name, "server_url": s.url, "id": i.id, "title": i.title, "status": i.execution_status,
-             "model": i.model, "cost": i.usage.cost, "created_at": i.created_at, "updated_at": i.updated_at}
-            for s, i in rows
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "server": s.name,
+                        "server_url": s.url,
+                        "id": i.id,
+                        "title": i.title,
+                        "status": i.execution_status,
+                        "model": i.model,
+                        "cost": i.usage.cost,
+                        "created_at": i.created_at,
+                        "updated_at": i.updated_at,
+                    }
+                    for s, i in rows
+                ],
+                indent=2,
+            )
+        )
     else:
         if rows:
             print(f"{'SERVER':<20} {'ID':<8}  {'STATUS':<24} {'COST':>8}  {'AGE':>4}  TITLE")
         for s, i in rows:
-            print(f"{one_line(s.name, 20):<20} {i.id[:8]}  {i.execution_status:<24} ${i.usage.cost:>7.4f}  "
-                  f"{_age(i.updated_at):>4}  {one_line(i.title or '(untitled)', 60)}")
+            print(
+                f"{one_line(s.name, 20):<20} {i.id[:8]}  {i.execution_status:<24} ${i.usage.cost:>7.4f}  "
+                f"{_age(i.updated_at):>4}  {one_line(i.title or '(untitled)', 60)}"
+            )
         if not rows and not failed:
             print("no conversations")
     return EXIT_SERVER if failed else EXIT_OK
@@ -124,8 +150,9 @@ class Follower:
                 await self.task
 
 
-async def _send_and_wait(session: ConversationSession, text: str, *, interrupt: bool, wait: bool,
-                         deadline: float | None) -> ExecutionStatus | None:
+async def _send_and_wait(
+    session: ConversationSession, text: str, *, interrupt: bool, wait: bool, deadline: float | None
+) -> ExecutionStatus | None:
     """Queue semantics of the UI: delivered when the running turn ends; optionally wait for our own turn."""
     item = await session.submit(text, interrupt=interrupt)
 
@@ -160,8 +187,11 @@ def _report(args, conversation_id: str, status: ExecutionStatus | None, *, waite
     else:
         code = EXIT_OK
     if getattr(args, "json", False):
-        print(json.dumps({"conversation_id": conversation_id,
-                          "status": str(status) if status else "timeout", "exit_code": code}))
+        print(
+            json.dumps(
+                {"conversation_id": conversation_id, "status": str(status) if status else "timeout", "exit_code": code}
+            )
+        )
     elif status is None:
         err(f"timed out; conversation {conversation_id} continues on the server")
     elif waited:
@@ -173,8 +203,9 @@ async def verb_send(ctx: Context, args) -> int:
     found = await ctx.find(args.id)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     async with Follower(found.client, found.info.id, server_name=found.server.name) as session:
-        status = await _send_and_wait(session, args.message, interrupt=args.interrupt, wait=args.wait,
-                                      deadline=deadline)
+        status = await _send_and_wait(
+            session, args.message, interrupt=args.interrupt, wait=args.wait, deadline=deadline
+        )
     if args.wait:
         await post_completion(found.info.id, status, None if status else "timed out")
     return _report(args, found.info.id, status, waited=args.wait)
@@ -187,8 +218,9 @@ async def verb_new(ctx: Context, args) -> int:
         llm_key = key_from_env(args.llm_key_env, os.environ)
     except ConfigError as error:
         raise VerbError(str(error), EXIT_USAGE) from error
-    request = StartConversationRequest.build(model=args.model, working_dir=args.workdir, base_url=args.base_url,
-                                             api_key=llm_key, confirm=args.confirm)
+    request = StartConversationRequest.build(
+        model=args.model, working_dir=args.workdir, base_url=args.base_url, api_key=llm_key, confirm=args.confirm
+    )
     info = await client.create_conversation(request)
     if not args.message:
         print(json.dumps({"conversation_id": info.id}) if args.json else info.id)
@@ -238,6 +270,7 @@ async def verb_watch(ctx: Context, args) -> int:
                 out.flush()
             elif change.kind is ChangeKind.CONNECTION and not args.json:
                 return
+
         return on_change
 
     sessions = []
@@ -249,13 +282,16 @@ async def verb_watch(ctx: Context, args) -> int:
         tasks.append(asyncio.create_task(session.run()))
 
     def done(session: ConversationSession) -> bool:
-        return (session.connection.state is ConnectionState.STOPPED
-                or (session.connection.state is ConnectionState.LIVE and not session.turn.active
-                    and not session.status.is_busy() and not session._tasks))
+        return session.connection.state is ConnectionState.STOPPED or (
+            session.connection.state is ConnectionState.LIVE
+            and not session.turn.active
+            and not session.status.is_busy()
+            and not session._tasks
+        )
 
     try:
         if args.until_done:
-            await asyncio.gather(*(s.wait_until(lambda s=s: done(s)) for s in sessions))
+            await asyncio.gather(*(s.wait_until(functools.partial(done, s)) for s in sessions))
         else:
             await asyncio.gather(*tasks)
     finally:
@@ -276,8 +312,7 @@ async def verb_export(ctx: Context, args) -> int:
     render = to_json if args.format == "json" else to_markdown
     text = render(found.info, events, ctx.secrets)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
@@ -343,9 +378,19 @@ def verb_config(args) -> int:
 
 
 VERBS = {
-    "list": verb_list, "send": verb_send, "new": verb_new, "watch": verb_watch, "export": verb_export,
-    "interrupt": verb_simple, "pause": verb_simple, "resume": verb_simple, "approve": verb_simple,
-    "reject": verb_simple, "delete": verb_simple, "rename": verb_simple, "init": verb_init,
+    "list": verb_list,
+    "send": verb_send,
+    "new": verb_new,
+    "watch": verb_watch,
+    "export": verb_export,
+    "interrupt": verb_simple,
+    "pause": verb_simple,
+    "resume": verb_simple,
+    "approve": verb_simple,
+    "reject": verb_simple,
+    "delete": verb_simple,
+    "rename": verb_simple,
+    "init": verb_init,
 }
 
 

@@ -23,8 +23,48 @@ from .events import (
     parse_event,
     text_of,
 )
-from .requests import ConfirmationResponseRequest, InitRequest, SendMessageRequest, StartConversationRequest, TextContent
+from .requests import (
+    ConfirmationResponseRequest,
+    InitRequest,
+    SendMessageRequest,
+    StartConversationRequest,
+    TextContent,
+)
 from .stats import UsageTotals
 from .status import ExecutionStatus
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "EVENT_CLASSES",
+    "SEARCH_KIND_PATHS",
+    "ActionEvent",
+    "AgentErrorEvent",
+    "Condensation",
+    "ConfirmationResponseRequest",
+    "ConversationErrorEvent",
+    "ConversationInfo",
+    "ConversationPage",
+    "ConversationState",
+    "ConversationStateUpdateEvent",
+    "ErrorClassification",
+    "Event",
+    "ExecutionStatus",
+    "InitRequest",
+    "InitStatus",
+    "InterruptEvent",
+    "MessageEvent",
+    "ObservationEvent",
+    "PauseEvent",
+    "SendMessageRequest",
+    "ServerErrorEvent",
+    "ServerInfo",
+    "StartConversationRequest",
+    "StreamingDeltaEvent",
+    "Success",
+    "SystemPromptEvent",
+    "TextContent",
+    "UnknownEvent",
+    "UsageTotals",
+    "UserRejectObservation",
+    "parse_event",
+    "text_of",
+]

@@ -293,10 +293,25 @@ class UnknownEvent(Event):
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
-        MessageEvent, ActionEvent, ObservationEvent, UserRejectObservation, AgentErrorEvent,
-        ConversationErrorEvent, SystemPromptEvent, PauseEvent, InterruptEvent, ConversationStateUpdateEvent,
-        StreamingDeltaEvent, ServerErrorEvent, Condensation, CondensationRequest, CondensationSummaryEvent,
-        HookExecutionEvent, LLMCompletionLogEvent, TokenEvent, ACPToolCallEvent,
+        MessageEvent,
+        ActionEvent,
+        ObservationEvent,
+        UserRejectObservation,
+        AgentErrorEvent,
+        ConversationErrorEvent,
+        SystemPromptEvent,
+        PauseEvent,
+        InterruptEvent,
+        ConversationStateUpdateEvent,
+        StreamingDeltaEvent,
+        ServerErrorEvent,
+        Condensation,
+        CondensationRequest,
+        CondensationSummaryEvent,
+        HookExecutionEvent,
+        LLMCompletionLogEvent,
+        TokenEvent,
+        ACPToolCallEvent,
     )
 }
 
@@ -309,7 +324,9 @@ def _short(value: Any, limit: int = 80) -> str:
 def parse_event(data: Any) -> Event:
     """Turn one decoded JSON value into an event. Never raises."""
     if not isinstance(data, dict):
-        return UnknownEvent(kind="(not an object)", raw={"value": data}, parse_error=f"not a JSON object: {_short(data)}")
+        return UnknownEvent(
+            kind="(not an object)", raw={"value": data}, parse_error=f"not a JSON object: {_short(data)}"
+        )
     kind = data.get("kind")
     cls = EVENT_CLASSES.get(kind) if isinstance(kind, str) else None
     if cls is not None:

@@ -20,7 +20,7 @@ class SendMessageRequest(WireModel):
     run: bool = True
 
     @classmethod
-    def text(cls, text: str, *, run: bool = True) -> "SendMessageRequest":
+    def text(cls, text: str, *, run: bool = True) -> SendMessageRequest:
         return cls(content=[TextContent(text=text)], run=run)
 
     def to_wire(self) -> dict[str, Any]:
@@ -65,7 +65,7 @@ class StartConversationRequest(WireModel):
         api_key: str | None = None,
         confirm: bool = False,
         tools: tuple[str, ...] = ("terminal", "file_editor", "task_tracker"),
-    ) -> "StartConversationRequest":
+    ) -> StartConversationRequest:
         llm = LLMConfig(model=model, base_url=base_url, api_key=api_key)
         return cls(
             agent={"llm": llm.model_dump(mode="json", exclude_none=True), "tools": [{"name": t} for t in tools]},

@@ -28,7 +28,7 @@ class UsageTotals:
         return self.prompt_tokens + self.completion_tokens
 
     @classmethod
-    def from_stats(cls, stats: Any) -> "UsageTotals":
+    def from_stats(cls, stats: Any) -> UsageTotals:
         """Sum every usage id in a `ConversationStats` dump; tolerate any missing or malformed part."""
         if not isinstance(stats, dict):
             return cls()

@@ -17,7 +17,7 @@ class ExecutionStatus(StrEnum):
     UNKNOWN = "unknown"  # a value this client does not know; never sent by the server
 
     @classmethod
-    def parse(cls, value: object) -> "ExecutionStatus":
+    def parse(cls, value: object) -> ExecutionStatus:
         """Lenient conversion: unknown or missing values become UNKNOWN instead of raising."""
         try:
             return cls(str(value).lower())

@@ -7,4 +7,23 @@ from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
 from .tokens import OrphanedText, TokenBuffer
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "ChangeKind",
+    "Connection",
+    "ConnectionState",
+    "ConversationSession",
+    "Fleet",
+    "FleetChange",
+    "ItemState",
+    "MergeResult",
+    "OrphanedText",
+    "Outbox",
+    "OutboxItem",
+    "OutboxStore",
+    "ServerEntry",
+    "ServerState",
+    "SessionChange",
+    "Timeline",
+    "TokenBuffer",
+    "Turn",
+]

@@ -44,7 +44,6 @@ from tui.protocol import (
     UnknownEvent,
     UsageTotals,
 )
-
 from tui.sanitize import one_line
 
 from .changes import ChangeKind, SessionChange
@@ -233,7 +232,9 @@ class ConversationSession:
                     await self._on_connected()
                 elif isinstance(item, Disconnected):
                     self._set_connection(
-                        ConnectionState.RECONNECTING, item.reason, retry_at=time.time() + item.retry_in,
+                        ConnectionState.RECONNECTING,
+                        item.reason,
+                        retry_at=time.time() + item.retry_in,
                         attempt=item.attempt,
                     )
                 elif isinstance(item, Stopped):
@@ -274,8 +275,10 @@ class ConversationSession:
     async def _on_connected(self) -> None:
         """Socket open: sync history over REST (frames keep buffering meanwhile), then go live."""
         first = not self._synced_once
-        self._set_connection(ConnectionState.CONNECTING if first else ConnectionState.RESYNCING,
-                             "loading history" if first else "catching up")
+        self._set_connection(
+            ConnectionState.CONNECTING if first else ConnectionState.RESYNCING,
+            "loading history" if first else "catching up",
+        )
         delay = 1.0
         while True:
             try:
@@ -303,7 +306,7 @@ class ConversationSession:
     async def _sync(self, *, full: bool) -> None:
         if full and self.history_tail is None:
             self._merge(await self.client.all_events(self.id))
-        elif full:
+        elif full and self.history_tail is not None:
             self._older_cursor = None
             await self._load_pages(self.history_tail, cursor=None)
         else:
@@ -319,8 +322,9 @@ class ConversationSession:
         """Newest-first pages from `cursor` until `count` events are held; remembers where older ones start."""
         loaded: list[Event] = []
         while len(loaded) < count:
-            page, cursor = await self.client.search_events(self.id, page_id=cursor, descending=True,
-                                                           limit=min(100, max(1, count - len(loaded))))
+            page, cursor = await self.client.search_events(
+                self.id, page_id=cursor, descending=True, limit=min(100, max(1, count - len(loaded)))
+            )
             loaded.extend(page)
             if not cursor:
                 break
@@ -381,8 +385,9 @@ class ConversationSession:
             self._apply_field(event.key, event.value)
             return
         if isinstance(event, ServerErrorEvent):
-            self._notice(f"{self.title}: the server answered {one_line(event.code) or 'an error'}: "
-                         f"{one_line(event.detail, 300)}")
+            self._notice(
+                f"{self.title}: the server answered {one_line(event.code) or 'an error'}: {one_line(event.detail, 300)}"
+            )
             return
         if isinstance(event, UnknownEvent) and not event.id:
             self._malformed_frames += 1
@@ -398,9 +403,8 @@ class ConversationSession:
         elif isinstance(event, (AgentErrorEvent, ConversationErrorEvent)):
             if self.tokens.orphan("error"):
                 self._emit(ChangeKind.TOKENS)
-        elif isinstance(event, InterruptEvent):
-            if self.tokens.orphan("interrupted"):
-                self._emit(ChangeKind.TOKENS)
+        elif isinstance(event, InterruptEvent) and self.tokens.orphan("interrupted"):
+            self._emit(ChangeKind.TOKENS)
 
     def _apply_snapshot(self, value: Any) -> None:
         if not isinstance(value, dict):
@@ -413,8 +417,12 @@ class ConversationSession:
         if state.stats is not None:
             self._set_usage(state.usage)
         turn = self.turn
-        if turn.active and turn.item_id is not None and turn.prior_user_message_id is not None \
-                and state.last_user_message_id == turn.prior_user_message_id:
+        if (
+            turn.active
+            and turn.item_id is not None
+            and turn.prior_user_message_id is not None
+            and state.last_user_message_id == turn.prior_user_message_id
+        ):
             # A snapshot from before our message (an interrupt sends two; the second can arrive after we sent).
             return
         self._apply_status(state.status, snapshot=True)
@@ -450,8 +458,11 @@ class ConversationSession:
         if changed:
             self._emit(ChangeKind.STATUS)
         # The post-run snapshot ends a turn; a per-field error/stuck does too (no snapshot may follow).
-        ends = status is not ExecutionStatus.RUNNING and turn.active and turn.saw_running and (
-            snapshot or status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK)
+        ends = (
+            status is not ExecutionStatus.RUNNING
+            and turn.active
+            and turn.saw_running
+            and (snapshot or status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK))
         )
         if ends:
             self._end_turn(status)
@@ -460,8 +471,11 @@ class ConversationSession:
 
     def _begin_turn(self, item: OutboxItem | None) -> None:
         self.turn = Turn(
-            active=True, started_at=time.time(), item_id=item.id if item else None,
-            item_text=item.text if item else None, since=self.timeline.newest_timestamp,
+            active=True,
+            started_at=time.time(),
+            item_id=item.id if item else None,
+            item_text=item.text if item else None,
+            since=self.timeline.newest_timestamp,
             prior_user_message_id=self._newest_user_message_id(),
             generation=self.turn.generation + 1,
         )

@@ -118,8 +118,11 @@ class Fleet:
         if session is None:
             entry = self.entry(server_name)
             session = ConversationSession(
-                entry.client, conversation_id, server_name=server_name,
-                info=entry.conversations.get(conversation_id), outbox_store=self.outbox_store,
+                entry.client,
+                conversation_id,
+                server_name=server_name,
+                info=entry.conversations.get(conversation_id),
+                outbox_store=self.outbox_store,
                 history_tail=self.history_tail,
             )
             self.sessions[key] = session
@@ -157,9 +160,12 @@ class Fleet:
         except AgentServerError as error:
             entry.failures += 1
             entry.state = (
-                ServerState.UNAUTHORIZED if isinstance(error, Unauthorized)
-                else ServerState.DORMANT if isinstance(error, Dormant)
-                else ServerState.UNREACHABLE if isinstance(error, Unreachable)
+                ServerState.UNAUTHORIZED
+                if isinstance(error, Unauthorized)
+                else ServerState.DORMANT
+                if isinstance(error, Dormant)
+                else ServerState.UNREACHABLE
+                if isinstance(error, Unreachable)
                 else ServerState.ERROR
             )
             entry.message = error.message
@@ -175,10 +181,10 @@ class Fleet:
         entry.state, entry.message, entry.retry_at = ServerState.OK, "", None
         fresh = {info.id: info for info in infos}
         old = entry.conversations
-        for cid, added in list(entry.added_at.items()):
-            if cid in fresh or added < started - 60:
+        for cid, added_at in list(entry.added_at.items()):
+            if cid in fresh or added_at < started - 60:
                 del entry.added_at[cid]  # listed now (or long gone): an ordinary conversation from here on
-            elif added >= started and cid in old:
+            elif added_at >= started and cid in old:
                 fresh[cid] = old[cid]  # created while this poll was under way
         added = tuple(cid for cid in fresh if cid not in old)
         removed = tuple(cid for cid in old if cid not in fresh)

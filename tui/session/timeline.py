@@ -86,12 +86,11 @@ class Timeline:
         return [
             e
             for e in self._events
-            if isinstance(e, ActionEvent) and e.action is not None and e.id not in answered
+            if isinstance(e, ActionEvent)
+            and e.action is not None
+            and e.id not in answered
             and e.tool_call_id not in answered
         ]
 
     def user_messages(self, text: str) -> list[MessageEvent]:
-        return [
-            e for e in self._events
-            if isinstance(e, MessageEvent) and e.source == "user" and e.text == text
-        ]
+        return [e for e in self._events if isinstance(e, MessageEvent) and e.source == "user" and e.text == text]

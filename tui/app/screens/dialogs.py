@@ -42,8 +42,15 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Create", priority=True)]
 
-    def __init__(self, servers: list[str], *, server: str | None = None, model: str = "",
-                 working_dir: str = "", first_message: str = "") -> None:
+    def __init__(
+        self,
+        servers: list[str],
+        *,
+        server: str | None = None,
+        model: str = "",
+        working_dir: str = "",
+        first_message: str = "",
+    ) -> None:
         super().__init__()
         self.servers = servers
         self.default_server = server if server in servers else (servers[0] if servers else None)
@@ -55,8 +62,12 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
         with VerticalScroll(classes="dialog"):
             yield Static("New conversation", classes="title")
             yield Label("Server")
-            yield Select([(s, s) for s in self.servers], value=self.default_server or Select.BLANK,
-                         allow_blank=False if self.servers else True, id="server")
+            yield Select(
+                [(s, s) for s in self.servers],
+                value=self.default_server or Select.BLANK,
+                allow_blank=not self.servers,
+                id="server",
+            )
             yield Label("Model")
             yield Input(self.default_model, id="model")
             yield Label("LLM base URL (optional)")
@@ -112,13 +123,18 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             if api_key is None:
                 error.update(f"Environment variable {key_env} is not set.")
                 return
-        self.dismiss(NewConversation(
-            server=str(server), model=model,
-            base_url=self.query_one("#base-url", Input).value.strip() or None,
-            api_key_env=key_env, api_key=api_key, working_dir=working_dir,
-            confirm=self.query_one("#confirm", Checkbox).value,
-            first_message=self.query_one("#first-message", TextArea).text,
-        ))
+        self.dismiss(
+            NewConversation(
+                server=str(server),
+                model=model,
+                base_url=self.query_one("#base-url", Input).value.strip() or None,
+                api_key_env=key_env,
+                api_key=api_key,
+                working_dir=working_dir,
+                confirm=self.query_one("#confirm", Checkbox).value,
+                first_message=self.query_one("#first-message", TextArea).text,
+            )
+        )
 
 
 class PromptScreen(ModalScreen[str | None]):

@@ -6,8 +6,9 @@ Takes plain row data (`ServerRow`, `ConvRow`); the app builds them from the flee
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import cast
 
 from rich.console import Group
 from rich.table import Table
@@ -19,6 +20,7 @@ from textual.containers import Vertical
 from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -78,8 +80,13 @@ def split_key(key: str) -> tuple[str, str] | None:
     return None
 
 
-_SERVER_STYLE = {"ok": "green", "connecting": "dim", "unauthorized": "bold red", "unreachable": "bold red",
-                 "dormant": "yellow"}
+_SERVER_STYLE = {
+    "ok": "green",
+    "connecting": "dim",
+    "unauthorized": "bold red",
+    "unreachable": "bold red",
+    "dormant": "yellow",
+}
 
 
 def server_prompt(row: ServerRow, now: float) -> Table | Group:
@@ -132,7 +139,9 @@ def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0
         meta.append(c + " ", style="dim")
     meta.append(render.age(row.last_activity, now), style="dim")
     if row.attention:
-        meta.append(" ◆", style="bold magenta" if row.status is ExecutionStatus.WAITING_FOR_CONFIRMATION else "bold yellow")
+        meta.append(
+            " ◆", style="bold magenta" if row.status is ExecutionStatus.WAITING_FOR_CONFIRMATION else "bold yellow"
+        )
     title = Text(render.one_line(row.title or row.id[:8], 200))
     if row.pinned:
         title = styled("⚑ ", "dim") + title
@@ -204,7 +213,7 @@ class FleetOptions(OptionList):
             return True
         option._set_prompt(prompt)
         cache = self._option_render_cache
-        for key in [k for k in cache.keys() if k[0] is option]:
+        for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 - LRUCache is not iterable
             cache.discard(key)
         line = self._index_to_line.get(index)
         if line is not None:
@@ -278,14 +287,14 @@ class ConversationList(Vertical):
         self._rows: dict[str, ConvRow] = {}
         self._order: list[str] = []
         self._dirty: set[str] = set()
-        self._dirty_timer = None
+        self._dirty_timer: Timer | None = None
         self._width = -1
         self._server_shown: dict[str, tuple] = {}  # what each server line shows (`_server_sig`)
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
         self._counts_shown: Text | None = None
         self._navigated_at = -HOLD_ORDER  # monotonic time of the user's last move in the list
-        self._hold_timer = None
+        self._hold_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield self._counts
@@ -379,8 +388,11 @@ class ConversationList(Vertical):
     def _visible(self, rows: list[ConvRow]) -> list[ConvRow]:
         needle = self.filter_text.lower()
         if needle:
-            rows = [r for r in rows if needle in (r.title or "").lower() or needle in r.status.value
-                    or needle in r.id.lower()]
+            rows = [
+                r
+                for r in rows
+                if needle in (r.title or "").lower() or needle in r.status.value or needle in r.id.lower()
+            ]
         if self.sort == "status":
             rows = sorted(rows, key=lambda r: (not r.pinned, _STATUS_ORDER.get(r.status, 9), -(r.last_activity or 0)))
         elif self.sort == "title":
@@ -421,9 +433,9 @@ class ConversationList(Vertical):
         if order == [o.id for o in opts.options] and self._width == width:
             # Same rows in the same places (a poll that changed nothing, or a few fields): touch only the
             # lines whose text changed, instead of rebuilding (and re-measuring) every option.
-            for new, existing in zip(options, opts.options):
+            for new, _existing in zip(options, opts.options, strict=False):
                 if new.id is not None and new.id.startswith("c\x1f"):
-                    opts.set_line_prompt(new.id, new.prompt)
+                    opts.set_line_prompt(new.id, cast(Text, new.prompt))
             for server in self.servers:
                 key = f"s\x1f{server.name}"
                 sig = _server_sig(server, now)

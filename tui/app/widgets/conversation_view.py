@@ -60,8 +60,10 @@ class ConversationView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._title
-        yield Static(Text("No conversation open.\n\nPick one on the left (enter), or ctrl+n for a new one.",
-                          justify="center"), id="conv-empty")
+        yield Static(
+            Text("No conversation open.\n\nPick one on the left (enter), or ctrl+n for a new one.", justify="center"),
+            id="conv-empty",
+        )
         yield self._log
         yield self._stream
         yield self._confirmation

@@ -12,7 +12,8 @@ Messages are markdown (after stripping escapes), everything else is a `rich.text
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Group
 from rich.markdown import Markdown as RichMarkdown
@@ -77,8 +78,11 @@ class EventItem(Static):
                 lines = body.split("\n")
                 if len(lines) > 60:
                     body = "\n".join(lines[:60])
-                    return Group(head, _markdown(body), Text(f"… {len(lines) - 60} more lines (enter to expand)",
-                                                                  style="dim italic"))
+                    return Group(
+                        head,
+                        _markdown(body),
+                        Text(f"… {len(lines) - 60} more lines (enter to expand)", style="dim italic"),
+                    )
             return Group(head, _markdown(body))
         return render.event_text(event, expanded=self.expanded)
 
@@ -124,7 +128,7 @@ class EventLog(VerticalScroll, can_focus=True):
     BINDINGS = [
         Binding("up,k", "select(-1)", "Prev", show=False),
         Binding("down,j", "select(1)", "Next", show=False),
-        Binding("enter,space", "toggle", "Expand"),
+        Binding("enter,space", "toggle_item", "Expand"),
         Binding("c,y", "copy", "Copy"),
         Binding("home,g", "first", "Older", key_display="home"),
         Binding("home,g", "top", "Top", show=False),  # everything is mounted: home just scrolls to the top
@@ -148,7 +152,7 @@ class EventLog(VerticalScroll, can_focus=True):
         self._flush_timer: Any = None
         self._orphans: list[Any] = []
         self._orphans_seen = 0
-        self._selected: Static | None = None
+        self._selected: EventItem | OrphanItem | None = None
         self.server_older = False  # the server holds events older than the session's
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
@@ -197,7 +201,7 @@ class EventLog(VerticalScroll, can_focus=True):
         return self._stream
 
     @property
-    def items(self) -> list[Static]:
+    def items(self) -> list[EventItem | OrphanItem]:
         return [w for w in self.children if isinstance(w, (EventItem, OrphanItem))]
 
     @property
@@ -234,7 +238,7 @@ class EventLog(VerticalScroll, can_focus=True):
         await self.remove_children(self.items)
         self._last = len(self._events)
         self._first = max(0, self._last - WINDOW)
-        widgets: list[Static] = [EventItem(e) for e in self._events[self._first:]]
+        widgets: list[Static] = [EventItem(e) for e in self._events[self._first :]]
         self._orphans = list(orphans)
         self._orphans_seen = len(self._orphans)
         widgets += [OrphanItem(o.text, o.reasoning, o.reason) for o in self._orphans[-3:]]
@@ -251,13 +255,13 @@ class EventLog(VerticalScroll, can_focus=True):
         What is mounted stays where it is when it is still one contiguous run of the new timeline (older events
         then become scrollable above it); otherwise the log starts again from the tail."""
         new = [e for e in events if render.is_shown(e)]
-        mounted = self._events[self._first:self._last]
+        mounted = self._events[self._first : self._last]
         if not mounted:
             await self.show(new, orphans)
             return
         index = {e.id: i for i, e in enumerate(new)}
         pos = index.get(mounted[0].id)
-        if pos is None or [e.id for e in new[pos:pos + len(mounted)]] != [e.id for e in mounted]:
+        if pos is None or [e.id for e in new[pos : pos + len(mounted)]] != [e.id for e in mounted]:
             await self.show(new, orphans)
             return
         was_at_tail = self.at_tail
@@ -265,7 +269,7 @@ class EventLog(VerticalScroll, can_focus=True):
         self._pending.clear()
         self._first, self._last = pos, pos + len(mounted)
         if was_at_tail and self._last < len(new):
-            batch = new[self._last:]
+            batch = new[self._last :]
             self._last = len(new)
             await self.mount_all([EventItem(e) for e in batch], before=self._newer)
             self._trim_top_following()
@@ -285,7 +289,7 @@ class EventLog(VerticalScroll, can_focus=True):
             self._flush()
 
     def add_orphans(self, orphans: list[Any]) -> None:
-        new = orphans[self._orphans_seen:] if len(orphans) >= self._orphans_seen else orphans[-1:]
+        new = orphans[self._orphans_seen :] if len(orphans) >= self._orphans_seen else orphans[-1:]
         self._orphans_seen = len(orphans)
         self._orphans = list(orphans)
         if new:
@@ -386,7 +390,7 @@ class EventLog(VerticalScroll, can_focus=True):
         if self._first <= 0:
             return False
         start = max(0, self._first - PAGE)
-        widgets = [EventItem(e) for e in self._events[start:self._first]]
+        widgets = [EventItem(e) for e in self._events[start : self._first]]
         items = self.items
         anchor = items[0] if items else None
         before_y = anchor.virtual_region.y if anchor is not None else 0
@@ -397,8 +401,7 @@ class EventLog(VerticalScroll, can_focus=True):
 
         def keep_place() -> None:
             if anchor is not None and anchor.is_attached:
-                self.scroll_to(y=self.scroll_y + (anchor.virtual_region.y - before_y), animate=False,
-                               immediate=True)
+                self.scroll_to(y=self.scroll_y + (anchor.virtual_region.y - before_y), animate=False, immediate=True)
 
         self.call_after_refresh(keep_place)
         return True
@@ -424,7 +427,7 @@ class EventLog(VerticalScroll, can_focus=True):
         if self.at_tail:
             return False
         end = min(len(self._events), self._last + PAGE)
-        widgets: list[Static] = [EventItem(e) for e in self._events[self._last:end]]
+        widgets: list[Static] = [EventItem(e) for e in self._events[self._last : end]]
         self._last = end
         if self.at_tail:
             widgets += [OrphanItem(o.text, o.reasoning, o.reason) for o in self._orphans[-3:]]
@@ -444,8 +447,7 @@ class EventLog(VerticalScroll, can_focus=True):
 
             def keep_place() -> None:
                 if keep is not None and keep.is_attached:
-                    self.scroll_to(y=self.scroll_y - (before_y - keep.virtual_region.y), animate=False,
-                                   immediate=True)
+                    self.scroll_to(y=self.scroll_y - (before_y - keep.virtual_region.y), animate=False, immediate=True)
 
             self.call_after_refresh(keep_place)
         self._update_marks()
@@ -464,7 +466,7 @@ class EventLog(VerticalScroll, can_focus=True):
 
     # ------------------------------------------------------------------ selection
 
-    def _select(self, item: Static | None) -> None:
+    def _select(self, item: EventItem | OrphanItem | None) -> None:
         if self._selected is not None:
             self._selected.remove_class("-selected")
         self._selected = item
@@ -477,7 +479,7 @@ class EventLog(VerticalScroll, can_focus=True):
         if not items:
             return
         if self._selected is None or self._selected not in items:
-            index = len(items) - 1 if delta < 0 else len(items) - 1
+            index = len(items) - 1
         else:
             index = max(0, min(len(items) - 1, items.index(self._selected) + delta))
             if delta < 0 and index == 0 and items.index(self._selected) == 0:
@@ -486,7 +488,7 @@ class EventLog(VerticalScroll, can_focus=True):
             self.release_anchor()
         self._select(items[index])
 
-    def action_toggle(self) -> None:
+    def action_toggle_item(self) -> None:
         item = self._selected
         if item is None:
             items = self.items

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.widgets import Static
@@ -21,7 +21,7 @@ class StatusData:
     connection: str = "connecting"  # connecting | live | reconnecting | resyncing | stopped | deleted
     connection_reason: str = ""
     retry_at: float | None = None
-    usage: UsageTotals = UsageTotals()
+    usage: UsageTotals = field(default_factory=UsageTotals)
     queued: int = 0
     server: str = ""
     model: str = ""
@@ -45,7 +45,7 @@ def status_text(data: StatusData, now: float) -> Text:
     elif conn == "reconnecting":
         label = "reconnecting"
         if data.retry_at:
-            label += f" in {max(0, int(round(data.retry_at - now)))}s"
+            label += f" in {max(0, round(data.retry_at - now))}s"
         text.append("⚡ " + label, style="bold yellow")
     elif conn == "resyncing":
         text.append("⟳ resyncing", style="yellow")

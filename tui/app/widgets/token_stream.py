@@ -30,7 +30,7 @@ def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> l
     """The last logical lines of `source` (enough to fill `height` rows at any width), each with a style."""
     if not source:
         return []
-    tail = source.rsplit("\n", height + 1)[-(height + 1):]  # from the end: no split of the whole reply
+    tail = source.rsplit("\n", height + 1)[-(height + 1) :]  # from the end: no split of the whole reply
     styles: list[str] = []
     if fence_aware:
         # Inside a ``` fence (counted over the text before the tail): code is dim, headings bold.
@@ -49,7 +49,7 @@ def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> l
                 styles.append(style)
     else:
         styles = [style] * len(tail)
-    return list(zip(tail, styles))
+    return list(zip(tail, styles, strict=False))
 
 
 _INLINE = re.compile(r"\*\*([^*\n]+)\*\*|`([^`\n]+)`")
@@ -60,7 +60,7 @@ def _inline(line: str, style: str) -> Text:
     text = Text(style=style, no_wrap=False, overflow="fold", end="")
     pos = 0
     for match in _INLINE.finditer(line):
-        text.append(line[pos:match.start()])
+        text.append(line[pos : match.start()])
         if match.group(1) is not None:
             text.append(match.group(1), style="bold")
         else:
@@ -120,8 +120,13 @@ class StreamTail(Widget):
             parts += _display_lines(self.reasoning, "dim italic", height, False)
         if self.source:
             parts += _display_lines(self.source, "", height, True)
-        last = self.reasoning.count("\n") + (1 if self.reasoning else 0) + self.source.count("\n") \
-            + (1 if self.source else 0) - 1
+        last = (
+            self.reasoning.count("\n")
+            + (1 if self.reasoning else 0)
+            + self.source.count("\n")
+            + (1 if self.source else 0)
+            - 1
+        )
         for offset, (line, style) in enumerate(reversed(parts)):
             if len(line) > height * width * 2:
                 cut = ((len(line) - height * width) // _CHUNK) * _CHUNK
