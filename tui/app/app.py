@@ -16,7 +16,6 @@ from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -25,7 +24,8 @@ from textual.worker import Worker, WorkerState
 from tui.client import NotFound
 from tui.protocol import ExecutionStatus, StartConversationRequest
 
-from . import render
+from . import actions, render
+from .actions import ActionState, Owner
 from .commands import ConversationCommands
 from .messages import FleetChanged, OlderLoaded, SessionChanged
 from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
@@ -66,23 +66,7 @@ class OpenHandsApp(App):
     COMMANDS = App.COMMANDS | {ConversationCommands}
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("ctrl+s", "stop_and_send", "Stop&send", priority=True),
-        Binding("ctrl+s", "send_now", "Send", priority=True, show=False),  # when nothing runs, ctrl+s just sends
-        Binding("escape,ctrl+g", "interrupt", "Interrupt", key_display="esc"),
-        Binding("escape", "back_to_list", "List", key_display="esc"),  # when nothing runs, esc goes back
-        Binding("ctrl+t", "pause", "Pause after step", priority=True),
-        Binding("ctrl+r", "resume", "Resume", priority=True),
-        Binding("ctrl+y", "approve", "Approve", priority=True),
-        Binding("ctrl+f", "reject", "Reject", priority=True),
-        Binding("ctrl+n", "new_conversation", "New", priority=True),
-        Binding("f2", "rename", "Rename"),
-        Binding("f8", "delete", "Delete"),
-        Binding("ctrl+l", "focus_list", "List", show=False, priority=True),
-        Binding("f1", "help", "Help"),
-        Binding("question_mark", "help", "Help", show=False),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
-    ]
+    BINDINGS = actions.bindings(Owner.APP)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     def __init__(
@@ -163,19 +147,6 @@ class OpenHandsApp(App):
 
     # ------------------------------------------------------------------ footer
 
-    _BINDING_ACTIONS = (
-        "back_to_list",
-        "stop_and_send",
-        "interrupt",
-        "pause",
-        "resume",
-        "send_now",
-        "approve",
-        "reject",
-        "rename",
-        "delete",
-    )
-
     def refresh_bindings(self) -> None:
         """Ask for the footer to be brought up to date: coalesced (one check after the current burst of
         messages), and the footer is only rebuilt when what it shows can have changed."""
@@ -194,7 +165,7 @@ class OpenHandsApp(App):
             id(focused),
             id(self._keymap),
             log._first > 0 or log.server_older,
-            tuple(self.applies(action) for action in self._BINDING_ACTIONS),
+            tuple(self.applies(action) for action in actions.CONDITIONAL),
         )
 
     def _refresh_bindings_now(self) -> None:
@@ -765,52 +736,41 @@ class OpenHandsApp(App):
         self.fleet.poke()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if len(self.screen_stack) != 1:
-            # A dialog, the help or the palette is open: app keys stay out of its way.
-            return action == "quit"
+        known = actions.BY_NAME.get(action)
+        if known is None:
+            return True  # Textual's own (focus_previous, ...)
+        if len(self.screen_stack) != 1 and not known.in_dialogs:
+            return False  # a dialog, the help or the palette is open: app keys stay out of its way
         return self.applies(action)
 
-    def _busy(self) -> bool:
-        """The open conversation is busy: the server says running, or we started a turn it has not reported yet."""
+    def action_state(self) -> ActionState:
         session = self.session
-        return session is not None and (
-            session.status is ExecutionStatus.RUNNING or (session.turn.active and not session.turn.saw_running)
+        status = session.status if session is not None else None
+        busy = session is not None and (
+            status is ExecutionStatus.RUNNING or (session.turn.active and not session.turn.saw_running)
         )
-
-    def _in_view(self) -> bool:
         focused = self.focused
-        return focused is not None and self.view in focused.ancestors_with_self
+        target = self._target_key()
+        return ActionState(
+            in_view=focused is not None and self.view in focused.ancestors_with_self,
+            open=session is not None,
+            busy=busy,
+            interrupting=session is not None and session.turn.interrupting,
+            running=status is ExecutionStatus.RUNNING,
+            pausing=self.view.pausing,
+            resumable=session is not None
+            and (
+                status is ExecutionStatus.PAUSED
+                or session.hold is not None
+                or (bool(session.outbox.items) and not busy)
+            ),
+            target=target is not None,
+            target_waiting=target is not None and self._status_of(target) is ExecutionStatus.WAITING_FOR_CONFIRMATION,
+        )
 
     def applies(self, action: str) -> bool:
         """Whether an action makes sense right now (drives the footer, the palette and the keys)."""
-        session = self.session
-        status = session.status if session is not None else None
-        busy = self._busy()
-        if action == "back_to_list":
-            # Esc interrupts while a turn runs (or is being interrupted); otherwise it leaves the conversation.
-            return self._in_view() and not busy
-        if action == "stop_and_send":
-            return busy and not session.turn.interrupting
-        if action == "interrupt":
-            return busy and not session.turn.interrupting
-        if action == "pause":
-            return status is ExecutionStatus.RUNNING and not self.view.pausing
-        if action == "resume":
-            if session is None:
-                return False
-            return (
-                status is ExecutionStatus.PAUSED
-                or getattr(session, "hold", None) is not None
-                or (bool(session.outbox.items) and not busy)
-            )
-        if action == "send_now":
-            return session is not None
-        if action in ("approve", "reject"):
-            key = self._target_key()
-            return key is not None and self._status_of(key) is ExecutionStatus.WAITING_FOR_CONFIRMATION
-        if action in ("rename", "delete"):
-            return self._target_key() is not None
-        return True
+        return actions.applies(action, self.action_state())
 
     def on_descendant_focus(self) -> None:
         if self._live:
@@ -818,60 +778,19 @@ class OpenHandsApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("Send / queue message", "Send what is in the message box (queued if the agent is busy)", "send_now"),
-            ("Stop & send", "Interrupt the running turn, then send the message (ctrl+s)", "stop_and_send"),
-            ("Interrupt", "Stop the running turn now; the queue is kept (esc / ctrl+g)", "interrupt"),
-            ("Pause after this step", "The agent stops after the current step (ctrl+t)", "pause"),
-            ("Resume", "Run again / continue with the queue (ctrl+r)", "resume"),
-            ("Approve pending action", "Let the agent run the action it is waiting on (ctrl+y)", "approve"),
-            ("Reject pending action", "Refuse the action, with an optional reason (ctrl+f)", "reject"),
-            ("New conversation", "Start a conversation on a server (ctrl+n)", "new_conversation"),
-            ("Rename conversation", "Change the title (f2)", "rename"),
-            ("Delete conversation", "Delete it on the server, after asking (f8)", "delete"),
-            ("Focus conversation list", "ctrl+l", "focus_list"),
-            ("Filter conversations", "Type to filter the list (/)", "filter"),
-            ("Sort conversations", "recent → status → title (s in the list)", "sort"),
-            ("Copy selected event", "Copy the selected message/action/output to the clipboard (c in the log)", "copy"),
-            ("Toggle bell", "Ring the terminal bell when a background conversation needs you", "toggle_bell"),
-            ("Refresh servers", "Poll every server now", "refresh"),
-            ("Keys and help", "Every key (f1)", "help"),
-        ]
-        for title, help_text, action in commands:
-            if action in (
-                "send_now",
-                "filter",
-                "sort",
-                "copy",
-                "focus_list",
-                "toggle_bell",
-                "refresh",
-                "help",
-            ) or self.applies(action):
-                yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))
+        for action in actions.palette(self.action_state()):
+            yield SystemCommand(
+                action.palette or action.title, f"{action.help} ({action.keys_text})", getattr(self, action.method)
+            )
 
     def action_send_now(self) -> None:
         self.send()
 
-    def action_filter(self) -> None:
+    def action_start_filter(self) -> None:
         self.fleet_list.action_start_filter()
 
-    def action_sort(self) -> None:
+    def action_cycle_sort(self) -> None:
         self.fleet_list.action_cycle_sort()
 
     def action_copy(self) -> None:
         self.view.log_widget.action_copy()
-
-    def on_key(self, event) -> None:
-        # List-only letters (a/x approve/reject, delete) handled here so they also show up in help.
-        if not self.fleet_list.options.has_focus:
-            return
-        if event.key == "a" and self.applies("approve"):
-            event.stop()
-            self.action_approve()
-        elif event.key == "x" and self.applies("reject"):
-            event.stop()
-            self.action_reject()
-        elif event.key == "delete":
-            event.stop()
-            self.action_delete()

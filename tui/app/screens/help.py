@@ -10,67 +10,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        "Anywhere",
-        [
-            ("enter", "send the message; queued if the agent is busy"),
-            ("ctrl+j", "new line in the message"),
-            ("ctrl+s", "stop & send: interrupt the running turn, then send the message"),
-            (
-                "esc / ctrl+g",
-                "interrupt the running turn (the queue is kept); with nothing running esc goes back to the list",
-            ),
-            ("ctrl+t", "pause after the current step (a running tool finishes first)"),
-            ("ctrl+r", "resume (run again / continue the queue)"),
-            ("ctrl+y", "approve the pending action(s)"),
-            ("ctrl+f", "reject the pending action(s), with an optional reason"),
-            ("ctrl+n", "new conversation"),
-            ("f2", "rename the conversation"),
-            ("f8", "delete the conversation (asks first)"),
-            ("ctrl+l", "focus the conversation list"),
-            ("tab / shift+tab", "move between list, log, message and queue"),
-            ("ctrl+p", "command palette (every action, switch conversation, theme)"),
-            ("f1", "this help"),
-            ("ctrl+q", "quit (conversations keep running on the server)"),
-        ],
-    ),
-    (
-        "Conversation list",
-        [
-            ("↑ ↓ / enter", "move / open the conversation"),
-            ("/", "filter (esc clears)"),
-            ("s", "sort: recent, status, title"),
-            ("p", "pin: keep following it in the background"),
-            ("a / x", "approve / reject for the highlighted conversation"),
-            ("delete", "delete the highlighted conversation"),
-        ],
-    ),
-    (
-        "Event log",
-        [
-            ("↑ ↓ / k j", "select an event"),
-            ("enter / space", "expand or fold the selected output"),
-            ("c / y", "copy the selected message, action or output (OSC 52)"),
-            ("home / end", "older events (fetched from the server when needed) / back to the live tail"),
-        ],
-    ),
-    (
-        "Queue",
-        [
-            ("e / enter", "edit the queued message"),
-            ("d / delete", "remove it"),
-            ("K / J (shift+↑ ↓)", "move it up / down"),
-        ],
-    ),
-    (
-        "Message box",
-        [
-            ("↑ ↓ at the first/last line", "history of sent messages"),
-            ("ctrl+c / ctrl+v", "copy / paste"),
-        ],
-    ),
-]
+from ..actions import help_sections
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = help_sections()
 
 
 def help_table() -> Table:

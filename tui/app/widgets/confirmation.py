@@ -9,6 +9,7 @@ from textual.widgets import Static
 from tui.protocol import ActionEvent
 
 from .. import render
+from ..actions import key_hint
 from ..render import styled
 
 
@@ -45,9 +46,9 @@ class ConfirmationPanel(Static):
                 line.append(render.fold(command, 3)[0], style="cyan")
             parts.append(line)
         keys = Text()
-        keys.append("ctrl+y", style="bold reverse")
+        keys.append(key_hint("approve"), style="bold reverse")
         keys.append(" approve   ")
-        keys.append("ctrl+f", style="bold reverse")
+        keys.append(key_hint("reject"), style="bold reverse")
         keys.append(" reject (asks for a reason)")
         parts.append(keys)
         self.update(Group(*parts))

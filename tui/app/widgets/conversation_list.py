@@ -17,9 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.geometry import Region
 from textual.message import Message
-from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -27,7 +25,9 @@ from textual.widgets.option_list import Option
 from tui.protocol import ExecutionStatus
 
 from .. import render
+from ..actions import Owner, bindings
 from ..render import styled
+from ..textual_private import LineOptionList
 
 SORTS = ("recent", "status", "title")
 TICK_HZ = 2  # spinners and ages: enough to show life, few repaints (and bytes) with many running rows
@@ -165,7 +165,7 @@ def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0
     return line
 
 
-class FleetOptions(OptionList):
+class FleetOptions(LineOptionList):
     """The option list inside `ConversationList` (line-rendered, cheap for hundreds of rows)."""
 
     DEFAULT_CSS = """
@@ -173,54 +173,7 @@ class FleetOptions(OptionList):
     FleetOptions:focus { border: none; }
     """
 
-    BINDINGS = [Binding("enter", "select", "Open", key_display="⏎")]
-
-    # Moving the cursor repaints the two lines it leaves and enters, not the whole list (a scroll, when the
-    # cursor leaves the window, repaints everything anyway).
-    highlighted: reactive[int | None] = reactive(None, repaint=False)
-
-    def _watch_highlighted(self, old: int | None, new: int | None) -> None:
-        width = self.scrollable_content_region.width
-        for index in (old, new):
-            if index is None:
-                continue
-            line = self._index_to_line.get(index)
-            if line is None:
-                self.refresh()
-                return
-            y = line - self.scroll_offset.y
-            height = self._heights.get(index, 1)
-            self.refresh(Region(0, y, width, height))
-
-    @property
-    def row_width(self) -> int:
-        """Cells a one-line option has (0 before the first layout)."""
-        padding = self.get_component_styles("option-list--option").padding
-        return max(0, self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width)
-
-    def set_line_prompt(self, option_id: str, prompt: Text) -> bool:
-        """Replace a one-line option's prompt and repaint that line only (`replace_option_prompt` clears every
-        cached line and measures every option again). False when the option is not there."""
-        try:
-            index = self.get_option_index(option_id)
-        except Exception:
-            return False
-        option = self.get_option_at_index(index)
-        if option.prompt == prompt:
-            return True
-        if self._heights.get(index, 1) != 1:
-            self.replace_option_prompt(option_id, prompt)
-            return True
-        option._set_prompt(prompt)
-        cache = self._option_render_cache
-        for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 - LRUCache is not iterable
-            cache.discard(key)
-        line = self._index_to_line.get(index)
-        if line is not None:
-            y = line - self.scroll_offset.y
-            if 0 <= y < self.scrollable_content_region.height:
-                self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
-        return True
+    BINDINGS = bindings(Owner.OPTIONS)
 
 
 class FilterInput(Input):
@@ -253,11 +206,7 @@ class ConversationList(Vertical):
     ConversationList.-filtering #fleet-filter { display: block; }
     """
 
-    BINDINGS = [
-        Binding("slash", "start_filter", "Filter", key_display="/"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("p", "toggle_pin", "Pin", show=False),
-    ]
+    BINDINGS = bindings(Owner.LIST)
 
     class Selected(Message):
         def __init__(self, server: str, conversation_id: str) -> None:

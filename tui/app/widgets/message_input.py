@@ -3,9 +3,10 @@ line walk the history of sent messages."""
 
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+
+from ..actions import Owner, bindings, input_placeholder
 
 
 class MessageInput(TextArea):
@@ -14,12 +15,7 @@ class MessageInput(TextArea):
     MessageInput:focus { border: round $accent; }
     """
 
-    BINDINGS = [
-        Binding("enter", "submit", "Send/queue", priority=True, key_display="⏎"),
-        Binding("ctrl+j", "newline", "Newline", show=False),
-        Binding("up", "history(-1)", "History", show=False),
-        Binding("down", "history(1)", "History", show=False),
-    ]
+    BINDINGS = bindings(Owner.INPUT)
 
     class Submit(Message):
         def __init__(self, text: str, interrupt: bool = False) -> None:
@@ -34,7 +30,7 @@ class MessageInput(TextArea):
         self._draft = ""
 
     def on_mount(self) -> None:
-        self.placeholder = "Message (⏎ send · ctrl+j newline · ctrl+s stop & send)"
+        self.placeholder = input_placeholder()
 
     def action_submit(self) -> None:
         self.post_message(self.Submit(self.text))

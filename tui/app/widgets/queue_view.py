@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from .. import render
+from ..actions import Owner, bindings
 
 
 class QueueView(OptionList):
@@ -18,12 +18,7 @@ class QueueView(OptionList):
     QueueView:focus { border: round $accent; }
     """
 
-    BINDINGS = [
-        Binding("e,enter", "edit", "Edit"),
-        Binding("d,delete,x", "remove", "Remove"),
-        Binding("K,shift+up,ctrl+up", "move(-1)", "Move up", key_display="K"),
-        Binding("J,shift+down,ctrl+down", "move(1)", "Move down", key_display="J"),
-    ]
+    BINDINGS = bindings(Owner.QUEUE)
 
     class Edit(Message):
         def __init__(self, item_id: str, text: str) -> None:

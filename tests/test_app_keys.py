@@ -1,0 +1,198 @@
+"""The action table drives every key: each action has a handler and a help line, Tab and shift+Tab reach every
+field of every dialog (scrolled into view at 80x24), and no single printable key acts on a server."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widget import Widget
+
+from tests.fixtures_demo import FAST_KNOBS
+from tests.snapshot_apps.fixed import build_app
+from tests.snapshot_apps.harness import make_app, wait_for
+from tui.app import actions
+from tui.app.actions import ACTIONS, Owner
+from tui.app.app import OpenHandsApp
+from tui.app.screens.dialogs import ConfirmScreen, NewConversationScreen, PromptScreen
+from tui.app.screens.help import KEYS, HelpScreen
+from tui.app.widgets.conversation_list import ConversationList, FleetOptions, conv_key
+from tui.app.widgets.event_log import EventLog
+from tui.app.widgets.message_input import MessageInput
+from tui.app.widgets.queue_view import QueueView
+from tui.client import AgentClient
+from tui.demo import DemoServer
+from tui.protocol import ExecutionStatus
+
+OWNERS: dict[Owner, type] = {
+    Owner.APP: OpenHandsApp,
+    Owner.LIST: ConversationList,
+    Owner.OPTIONS: FleetOptions,
+    Owner.LOG: EventLog,
+    Owner.QUEUE: QueueView,
+    Owner.INPUT: MessageInput,
+}
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+def test_every_action_has_a_handler_and_a_help_line(action):
+    assert hasattr(OWNERS[action.owner], action.method), f"{OWNERS[action.owner].__name__} has no {action.method}"
+    lines = [line for _section, rows in KEYS for line in rows]
+    assert (action.keys_text, action.help) in lines
+    if action.palette:
+        assert hasattr(OpenHandsApp, action.method), "the palette calls it on the app"
+
+
+def test_the_event_logs_own_bindings_are_the_tables():
+    """EventLog keeps its BINDINGS in its own module: what the help says about it must be what it binds."""
+    bound = {(b.key, b.action) for b in EventLog.BINDINGS if not isinstance(b, tuple)}
+    for action in ACTIONS:
+        if action.owner is Owner.LOG:
+            assert (action.keys, action.call or action.name) in bound
+
+
+def test_server_actions_need_a_modifier_or_a_confirmation():
+    for action in ACTIONS:
+        if action.on_server and not action.confirms:
+            for key in action.keys.split(","):
+                assert not actions.printable_key(key), f"{action.name} is bound to the printable key {key!r}"
+
+
+def test_placeholder_and_hints_come_from_the_table():
+    assert "ctrl+s stop & send" in actions.input_placeholder()
+    assert actions.key_hint("approve") == "ctrl+y" and actions.key_hint("reject") == "ctrl+f"
+
+
+# ------------------------------------------------------------------ Tab through every dialog
+
+
+def _fully_visible(widget: Widget) -> bool:
+    geometry = widget.screen.find_widget(widget)
+    region = geometry.region
+    return region.area > 0 and geometry.clip.contains_region(region) and widget.screen.region.contains_region(region)
+
+
+async def _open_dialog(pilot, app, dialog: str) -> None:
+    if dialog == "new":
+        await pilot.press("ctrl+n")
+    elif dialog == "rename":
+        await pilot.press("f2")
+    elif dialog == "delete":
+        await pilot.press("f8")
+    elif dialog == "reject":
+        await pilot.press("ctrl+f")
+    elif dialog == "queue-edit":
+        app.view.queue.focus()
+        await pilot.pause()
+        await pilot.press("e")
+    elif dialog == "help":
+        await pilot.press("f1")
+    await pilot.pause()
+
+
+DIALOGS = {
+    "new": ("main", NewConversationScreen),
+    "rename": ("main", PromptScreen),
+    "delete": ("main", ConfirmScreen),
+    "reject": ("confirmation", PromptScreen),
+    "queue-edit": ("main", PromptScreen),
+    "help": ("main", HelpScreen),
+}
+
+
+@pytest.mark.parametrize("dialog", list(DIALOGS))
+async def test_tab_and_shift_tab_reach_every_field_in_view(dialog):
+    scene, screen_type = DIALOGS[dialog]
+    app = build_app(scene)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await _open_dialog(pilot, app, dialog)
+        screen = app.screen
+        assert isinstance(screen, screen_type)
+        chain = list(screen.focus_chain)
+        assert chain and app.focused in chain
+        if dialog == "new":
+            assert len(chain) >= 9, "server, model, base URL, key, directory, confirm, message, cancel, create"
+        start = app.focused
+        forward = []
+        for _ in chain:
+            await pilot.press("tab")
+            forward.append(app.focused)
+            assert app.screen is screen
+            assert _fully_visible(app.focused), f"{app.focused} focused but not scrolled into view"
+        assert set(forward) == set(chain) and forward[-1] is start
+        backward = []
+        for _ in chain:
+            await pilot.press("shift+tab")
+            backward.append(app.focused)
+            assert _fully_visible(app.focused), f"{app.focused} focused but not scrolled into view"
+        assert backward[:-1] == list(reversed(forward[:-1])) and backward[-1] is start
+
+
+async def test_tab_moves_through_the_main_screen():
+    app = build_app("main")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chain = list(app.screen.focus_chain)
+        seen = []
+        for _ in chain:
+            await pilot.press("tab")
+            seen.append(app.focused)
+        assert set(seen) == set(chain)
+        assert {app.fleet_list.options, app.view.input, app.view.queue} <= set(seen)
+
+
+# ------------------------------------------------------------------ stray keys
+
+
+@pytest.fixture(scope="module")
+def seeded_server():
+    with DemoServer(demo_seed=True, **FAST_KNOBS) as srv:
+        yield srv
+
+
+async def _server_state(url: str, cid: str) -> tuple[set[str], ExecutionStatus, int]:
+    async with AgentClient(url) as client:
+        infos = await client.search_conversations()
+        status = next(i.status for i in infos if i.id == cid)
+        return {i.id for i in infos}, status, await client.count_events(cid)
+
+
+async def test_no_printable_key_acts_on_a_server(seeded_server, tmp_path):
+    app = make_app(seeded_server.base_url, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        entry = app.fleet.entry("demo")
+        await wait_for(pilot, lambda: len(entry.conversations) >= 4, what="listed")
+        cid = next(i.id for i in entry.conversations.values() if i.status is ExecutionStatus.WAITING_FOR_CONFIRMATION)
+        await wait_for(pilot, lambda: ("demo", cid) in app.watched, what="waiting one watched")
+        session = app.watched[("demo", cid)].session
+        await wait_for(pilot, lambda: session.connection.state.value == "live", what="live")
+        before = await _server_state(seeded_server.base_url, cid)
+        assert before[1] is ExecutionStatus.WAITING_FOR_CONFIRMATION
+
+        async def settle() -> None:
+            await pilot.pause()
+            while len(app.screen_stack) > 1:
+                app.pop_screen()
+                await pilot.pause()
+            if app.fleet_list.has_class("-filtering"):
+                app.fleet_list.clear_filter()
+                await pilot.pause()
+
+        # In the list, on the waiting conversation's row: a stray `a` once approved it.
+        for char in actions.PRINTABLE:
+            app.fleet_list.options.focus()
+            app.fleet_list.select_key(conv_key("demo", cid))
+            await pilot.pause()
+            assert app.fleet_list.highlighted is not None and app.fleet_list.highlighted.id == cid
+            await pilot.press(char)
+            await settle()
+        # In the log of the open conversation.
+        await app.open_conversation("demo", cid)
+        for char in actions.PRINTABLE:
+            app.view.log_widget.focus()
+            await pilot.pause()
+            await pilot.press(char)
+            await settle()
+        await pilot.pause(0.5)  # anything fired in the background has reached the server
+        assert await _server_state(seeded_server.base_url, cid) == before, "nothing approved, rejected, sent, deleted"
+        assert not session.outbox.items and not session.turn.interrupting
+        assert session.status is ExecutionStatus.WAITING_FOR_CONFIRMATION

@@ -1,0 +1,459 @@
+"""Every action once: its keys, its title, its help line and section, when it applies, whether it acts on a server.
+
+The app's and the widgets' BINDINGS, the footer (through `check_action`), the command palette, the help screen,
+the confirmation panel's hints and the message box's placeholder are all generated from `ACTIONS`.
+
+Safety rule (tested): an action that acts on a server is bound only to keys with a modifier (or a function key),
+or it asks first and says what will run. No single printable key may approve, reject, delete, interrupt or send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from textual.binding import Binding, BindingType
+
+from .textual_private import character_key
+
+
+class Owner(StrEnum):
+    """Whose BINDINGS an action goes into (the handler is `action_<name>` there)."""
+
+    APP = "app"
+    LIST = "list"  # ConversationList
+    OPTIONS = "options"  # the option list inside ConversationList
+    LOG = "log"  # EventLog (bindings kept in its own module; the table documents them and a test compares)
+    QUEUE = "queue"
+    INPUT = "input"  # MessageInput
+
+
+class Section(StrEnum):
+    """The help screen's sections, in this order."""
+
+    ANYWHERE = "Anywhere"
+    LIST = "Conversation list"
+    LOG = "Event log"
+    QUEUE = "Queue"
+    INPUT = "Message box"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionState:
+    """What the predicates look at: computed once by the app from the focus and the open conversation."""
+
+    in_view: bool = False  # the focus is inside the open conversation
+    open: bool = False  # a conversation is open (and still exists)
+    busy: bool = False  # running, or a turn we started that the server has not reported yet
+    interrupting: bool = False
+    running: bool = False
+    pausing: bool = False
+    resumable: bool = False  # paused, or the queue is held / waiting while nothing runs
+    target: bool = False  # a conversation to act on: the highlighted row in the list, else the open one
+    target_waiting: bool = False  # that conversation waits for the user's confirmation
+
+
+Predicate = Callable[[ActionState], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str  # the handler is `action_<name>` on the owner
+    keys: str  # Textual key names, comma separated ("" when only in the palette)
+    title: str  # the footer's label
+    help: str  # the help screen's line (and the palette's help text)
+    section: Section
+    owner: Owner = Owner.APP
+    applies: Predicate | None = None  # None: always
+    on_server: bool = False  # changes something on a server
+    confirms: bool = False  # asks first, saying what will run (then any key may start it)
+    show: bool = True  # in the footer
+    in_dialogs: bool = False  # also while a dialog, the help or the palette is open
+    priority: bool = False
+    key_display: str | None = None
+    palette: str | None = None  # the command palette's title (None: not offered there)
+    call: str | None = None  # the action string with arguments, e.g. "move(-1)" (default: the name)
+    help_keys: str | None = None  # how the help writes the keys (default: from `keys`)
+
+    @property
+    def method(self) -> str:
+        return "action_" + (self.call or self.name).split("(")[0]
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.keys,
+            self.call or self.name,
+            self.title,
+            show=self.show,
+            priority=self.priority,
+            key_display=self.key_display,
+        )
+
+    @property
+    def keys_text(self) -> str:
+        if self.help_keys:
+            return self.help_keys
+        return " / ".join(KEY_WORDS.get(key, key) for key in self.keys.split(",") if key)
+
+
+KEY_WORDS = {
+    "escape": "esc",
+    "question_mark": "?",
+    "slash": "/",
+    "up": "↑",
+    "down": "↓",
+    "shift+up": "shift+↑",
+    "shift+down": "shift+↓",
+    "ctrl+up": "ctrl+↑",
+    "ctrl+down": "ctrl+↓",
+}
+
+
+def _busy(s: ActionState) -> bool:
+    return s.busy and not s.interrupting
+
+
+ACTIONS: tuple[Action, ...] = (
+    # ---- anywhere (the app's own bindings)
+    Action(
+        "stop_and_send",
+        "ctrl+s",
+        "Stop&send",
+        "stop & send: interrupt the running turn, then send the message",
+        Section.ANYWHERE,
+        applies=_busy,
+        on_server=True,
+        priority=True,
+        palette="Stop & send",
+    ),
+    Action(
+        "send_now",
+        "ctrl+s",
+        "Send",
+        "with nothing running: send the message (queued if the agent is busy)",
+        Section.ANYWHERE,
+        applies=lambda s: s.open,
+        on_server=True,
+        priority=True,
+        show=False,
+        palette="Send / queue message",
+    ),
+    Action(
+        "interrupt",
+        "escape,ctrl+g",
+        "Interrupt",
+        "interrupt the running turn (the queue is kept)",
+        Section.ANYWHERE,
+        applies=_busy,
+        on_server=True,
+        key_display="esc",
+        palette="Interrupt",
+        help_keys="esc / ctrl+g",
+    ),
+    Action(
+        "back_to_list",
+        "escape",
+        "List",
+        "with nothing running: back to the conversation list",
+        Section.ANYWHERE,
+        applies=lambda s: s.in_view and not s.busy,
+        key_display="esc",
+    ),
+    Action(
+        "pause",
+        "ctrl+t",
+        "Pause after step",
+        "pause after the current step (a running tool finishes first)",
+        Section.ANYWHERE,
+        applies=lambda s: s.running and not s.pausing,
+        on_server=True,
+        priority=True,
+        palette="Pause after this step",
+    ),
+    Action(
+        "resume",
+        "ctrl+r",
+        "Resume",
+        "resume (run again / continue the queue)",
+        Section.ANYWHERE,
+        applies=lambda s: s.resumable,
+        on_server=True,
+        priority=True,
+        palette="Resume",
+    ),
+    Action(
+        "approve",
+        "ctrl+y",
+        "Approve",
+        "approve the pending action(s) (of the highlighted conversation in the list)",
+        Section.ANYWHERE,
+        applies=lambda s: s.target_waiting,
+        on_server=True,
+        priority=True,
+        palette="Approve pending action",
+    ),
+    Action(
+        "reject",
+        "ctrl+f",
+        "Reject",
+        "reject the pending action(s), with an optional reason",
+        Section.ANYWHERE,
+        applies=lambda s: s.target_waiting,
+        on_server=True,
+        confirms=True,
+        priority=True,
+        palette="Reject pending action",
+    ),
+    Action(
+        "new_conversation",
+        "ctrl+n",
+        "New",
+        "new conversation",
+        Section.ANYWHERE,
+        on_server=True,
+        confirms=True,
+        priority=True,
+        palette="New conversation",
+    ),
+    Action(
+        "rename",
+        "f2",
+        "Rename",
+        "rename the conversation",
+        Section.ANYWHERE,
+        applies=lambda s: s.target,
+        on_server=True,
+        confirms=True,
+        palette="Rename conversation",
+    ),
+    Action(
+        "delete",
+        "f8,delete",
+        "Delete",
+        "delete the conversation (asks first)",
+        Section.ANYWHERE,
+        applies=lambda s: s.target,
+        on_server=True,
+        confirms=True,
+        key_display="f8",
+        palette="Delete conversation",
+    ),
+    Action(
+        "focus_list",
+        "ctrl+l",
+        "List",
+        "focus the conversation list",
+        Section.ANYWHERE,
+        show=False,
+        priority=True,
+        palette="Focus conversation list",
+    ),
+    Action(
+        "focus_next",
+        "",
+        "Next",
+        "move between list, log, message and queue, and through a dialog's fields",
+        Section.ANYWHERE,
+        in_dialogs=True,
+        help_keys="tab / shift+tab",
+    ),
+    Action(
+        "command_palette",
+        "",
+        "Palette",
+        "command palette (every action, switch conversation, theme)",
+        Section.ANYWHERE,
+        help_keys="ctrl+p",
+    ),
+    Action(
+        "help", "f1,question_mark", "Help", "this help", Section.ANYWHERE, key_display="f1", palette="Keys and help"
+    ),
+    Action(
+        "toggle_bell",
+        "",
+        "Bell",
+        "ring the terminal bell when a background conversation needs you",
+        Section.ANYWHERE,
+        palette="Toggle bell",
+    ),
+    Action("refresh", "", "Refresh", "poll every server now", Section.ANYWHERE, palette="Refresh servers"),
+    Action(
+        "quit",
+        "ctrl+q",
+        "Quit",
+        "quit (conversations keep running on the server)",
+        Section.ANYWHERE,
+        show=False,
+        priority=True,
+        in_dialogs=True,
+    ),
+    # ---- the conversation list
+    Action(
+        "select",
+        "enter",
+        "Open",
+        "open the highlighted conversation (↑ ↓ move)",
+        Section.LIST,
+        owner=Owner.OPTIONS,
+        key_display="⏎",
+    ),
+    Action(
+        "start_filter",
+        "slash",
+        "Filter",
+        "filter: type to find (enter keeps it, esc clears)",
+        Section.LIST,
+        owner=Owner.LIST,
+        key_display="/",
+        palette="Filter conversations",
+    ),
+    Action(
+        "cycle_sort",
+        "s",
+        "Sort",
+        "sort: recent, status, title",
+        Section.LIST,
+        owner=Owner.LIST,
+        palette="Sort conversations",
+    ),
+    Action(
+        "toggle_pin",
+        "p",
+        "Pin",
+        "pin: keep following it in the background",
+        Section.LIST,
+        owner=Owner.LIST,
+        show=False,
+    ),
+    # ---- the event log (bound in EventLog itself)
+    Action("select_prev", "up,k", "Prev", "select the previous event", Section.LOG, owner=Owner.LOG, call="select(-1)"),
+    Action("select_next", "down,j", "Next", "select the next event", Section.LOG, owner=Owner.LOG, call="select(1)"),
+    Action("toggle_item", "enter,space", "Expand", "expand or fold the selected output", Section.LOG, owner=Owner.LOG),
+    Action(
+        "copy",
+        "c,y",
+        "Copy",
+        "copy the selected message, action or output (OSC 52)",
+        Section.LOG,
+        owner=Owner.LOG,
+        palette="Copy selected event",
+    ),
+    Action(
+        "first",
+        "home,g",
+        "Older",
+        "older events (fetched from the server when needed)",
+        Section.LOG,
+        owner=Owner.LOG,
+    ),
+    Action("last", "end,G", "Newest", "back to the live tail", Section.LOG, owner=Owner.LOG),
+    # ---- the queue (local: nothing here reaches the server before it is delivered)
+    Action("edit", "e,enter", "Edit", "edit the queued message", Section.QUEUE, owner=Owner.QUEUE),
+    Action("remove", "d,delete,x", "Remove", "remove it from the queue", Section.QUEUE, owner=Owner.QUEUE),
+    Action(
+        "move_up",
+        "K,shift+up,ctrl+up",
+        "Move up",
+        "move it up",
+        Section.QUEUE,
+        owner=Owner.QUEUE,
+        key_display="K",
+        call="move(-1)",
+    ),
+    Action(
+        "move_down",
+        "J,shift+down,ctrl+down",
+        "Move down",
+        "move it down",
+        Section.QUEUE,
+        owner=Owner.QUEUE,
+        key_display="J",
+        call="move(1)",
+    ),
+    # ---- the message box
+    Action(
+        "submit",
+        "enter",
+        "Send/queue",
+        "send the message; queued if the agent is busy",
+        Section.INPUT,
+        owner=Owner.INPUT,
+        on_server=True,
+        priority=True,
+        key_display="⏎",
+    ),
+    Action("newline", "ctrl+j", "Newline", "new line in the message", Section.INPUT, owner=Owner.INPUT, show=False),
+    Action(
+        "history_back",
+        "up",
+        "History",
+        "at the first line: the previous sent message",
+        Section.INPUT,
+        owner=Owner.INPUT,
+        show=False,
+        call="history(-1)",
+    ),
+    Action(
+        "history_forward",
+        "down",
+        "History",
+        "at the last line: the next sent message",
+        Section.INPUT,
+        owner=Owner.INPUT,
+        show=False,
+        call="history(1)",
+    ),
+)
+
+BY_NAME: dict[str, Action] = {action.name: action for action in ACTIONS}
+# The app's actions whose predicate can change while the screen does not (the footer is rebuilt when they do).
+CONDITIONAL: tuple[str, ...] = tuple(a.name for a in ACTIONS if a.owner is Owner.APP and a.applies is not None)
+
+
+def bindings(owner: Owner) -> list[BindingType]:
+    """The BINDINGS of one owner (actions without keys are only in the palette or the help)."""
+    return [action.binding() for action in ACTIONS if action.owner is owner and action.keys]
+
+
+def applies(name: str, state: ActionState) -> bool:
+    action = BY_NAME.get(name)
+    return action is None or action.applies is None or action.applies(state)
+
+
+def palette(state: ActionState) -> Iterator[Action]:
+    """The app's actions the command palette offers now."""
+    for action in ACTIONS:
+        if action.palette and (action.applies is None or action.applies(state)):
+            yield action
+
+
+def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section, [(keys, what)]) for the help screen."""
+    return [
+        (section.value, [(a.keys_text, a.help) for a in ACTIONS if a.section is section and a.help])
+        for section in Section
+    ]
+
+
+def key_hint(name: str) -> str:
+    """The first key of an action as the footer would show it (for hints written in prose)."""
+    action = BY_NAME[name]
+    return action.key_display or KEY_WORDS.get(action.keys.split(",")[0], action.keys.split(",")[0])
+
+
+def input_placeholder() -> str:
+    return (
+        f"Message ({key_hint('submit')} send · {key_hint('newline')} newline · {key_hint('stop_and_send')} stop & send)"
+    )
+
+
+PRINTABLE = "".join(chr(c) for c in range(32, 127))  # what a stray keystroke or a paste can type
+
+
+def printable_key(key: str) -> bool:
+    """A key that types a character with no modifier."""
+    return key in _PRINTABLE_KEYS
+
+
+_PRINTABLE_KEYS = frozenset(character_key(char) for char in PRINTABLE)

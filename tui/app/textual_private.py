@@ -1,0 +1,90 @@
+"""Every use of a private Textual name in the app, in one place (Textual 8.2).
+
+Each one is here because the public API has no equivalent; `tests/test_textual_private.py` fails when an
+upgrade renames or changes any of them, so a Textual upgrade is a change to this module only.
+"""
+
+from __future__ import annotations
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.app import App
+from textual.geometry import Region
+from textual.keys import _character_to_key
+from textual.reactive import reactive
+from textual.widgets import OptionList
+
+__all__ = ["LineOptionList", "app_is_live", "character_key", "keymap_token"]
+
+
+def character_key(char: str) -> str:
+    """The key name Textual gives a typed character ("/" is "slash"): `keys._character_to_key`."""
+    return _character_to_key(char)
+
+
+def app_is_live(app: App[object]) -> bool:
+    """Mounted and not shutting down. Session callbacks still arrive while the app exits, and handling them then
+    touches widgets being torn down; Textual has no public "closing" flag (`_exit`, `_closing`, `_closed`,
+    `_screen_stack`)."""
+    return bool(app._screen_stack) and app.is_running and not app._exit and not app._closing and not app._closed
+
+
+def keymap_token(app: App[object]) -> int:
+    """Changes when the user's keymap is replaced (the footer must then be rebuilt): `App._keymap`."""
+    return id(app._keymap)
+
+
+class LineOptionList(OptionList):
+    """An OptionList whose one-line options can be replaced and repainted one line at a time.
+
+    `replace_option_prompt` clears every cached line and measures every option again, and moving the highlight
+    repaints the whole list: with hundreds of rows and a 2 Hz spinner that is most of the app's CPU. This uses
+    `Option._set_prompt`, `OptionList._option_render_cache`, `_heights`, `_index_to_line`,
+    `_get_left_gutter_width` and overrides `_watch_highlighted`.
+    """
+
+    # Moving the cursor repaints the two lines it leaves and enters, not the whole list (a scroll, when the
+    # cursor leaves the window, repaints everything anyway).
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
+
+    def _watch_highlighted(self, old: int | None, new: int | None) -> None:
+        width = self.scrollable_content_region.width
+        for index in (old, new):
+            if index is None:
+                continue
+            line = self._index_to_line.get(index)
+            if line is None:
+                self.refresh()
+                return
+            y = line - self.scroll_offset.y
+            height = self._heights.get(index, 1)
+            self.refresh(Region(0, y, width, height))
+
+    @property
+    def row_width(self) -> int:
+        """Cells a one-line option has (0 before the first layout)."""
+        padding = self.get_component_styles("option-list--option").padding
+        return max(0, self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width)
+
+    def set_line_prompt(self, option_id: str, prompt: RenderableType) -> bool:
+        """Replace a one-line option's prompt and repaint that line only. False when the option is not there."""
+        try:
+            index = self.get_option_index(option_id)
+        except Exception:
+            return False
+        option = self.get_option_at_index(index)
+        if option.prompt == prompt:
+            return True
+        if self._heights.get(index, 1) != 1 or not isinstance(prompt, Text):
+            self.replace_option_prompt(option_id, prompt)
+            return True
+        option._set_prompt(prompt)
+        cache = self._option_render_cache
+        for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 - LRUCache is not iterable
+            cache.discard(key)
+        line = self._index_to_line.get(index)
+        if line is not None:
+            y = line - self.scroll_offset.y
+            if 0 <= y < self.scrollable_content_region.height:
+                self.refresh(Region(0, y, self.scrollable_content_region.width, 1))
+        return True
