@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from tests.snapshot_apps.harness import Prefs
 from tui.config import ServerConfig
 from tui.protocol import ConversationInfo, ExecutionStatus, UsageTotals, parse_event
-from tui.session import Connection, ConnectionState, OrphanedText, Outbox, Timeline, TokenBuffer, Turn
+from tui.session import Connection, ConnectionState, OrphanedText, Outbox, ServerState, Timeline, TokenBuffer, Turn
 
 NOW = datetime(2026, 7, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -195,6 +195,7 @@ class FakeSession:
     streaming: str = ""
     orphans: list[OrphanedText] = field(default_factory=list)
     hold: str | None = None
+    has_older: bool = False
 
     def __post_init__(self) -> None:
         self.timeline = Timeline()
@@ -227,7 +228,7 @@ class FakeSession:
 @dataclass
 class FakeEntry:
     config: ServerConfig
-    state: str
+    state: ServerState
     message: str = ""
     retry_at: float | None = None
     conversations: dict[str, ConversationInfo] = field(default_factory=dict)
@@ -279,15 +280,15 @@ def build_fleet(scene: str) -> tuple[FakeFleet, tuple[str, str] | None]:
         ]
     }
     entries = [
-        FakeEntry(ServerConfig("work", "http://127.0.0.1:8000"), "ok", conversations=work),
+        FakeEntry(ServerConfig("work", "http://127.0.0.1:8000"), ServerState("ok"), conversations=work),
         FakeEntry(
             ServerConfig("gpu-box", "http://10.0.0.7:8000"),
-            "unreachable",
+            ServerState.UNREACHABLE,
             "cannot connect to http://10.0.0.7:8000",
             retry_at=NOW + 12,
         ),
-        FakeEntry(ServerConfig("shared", "https://agents.example.org"), "unauthorized", "wrong session key"),
-        FakeEntry(ServerConfig("fresh", "http://127.0.0.1:8010"), "dormant", "needs init"),
+        FakeEntry(ServerConfig("shared", "https://agents.example.org"), ServerState.UNAUTHORIZED, "wrong session key"),
+        FakeEntry(ServerConfig("fresh", "http://127.0.0.1:8010"), ServerState.DORMANT, "needs init"),
     ]
     sessions = {
         ("work", "c-main"): FakeSession(
@@ -324,6 +325,6 @@ def build_app(scene: str = "main"):
             if current is not None:
                 await self.open_conversation(*current)
                 self.view.input.focus()
-                await self.view._flush_tokens()
+                await self.view.flush_tokens()
 
     return SnapshotApp(fleet, preferences=Prefs(), clock=lambda: NOW, auto_watch=False, run_fleet=False)

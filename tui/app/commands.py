@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -10,18 +11,22 @@ from . import render
 
 
 class ConversationCommands(Provider):
-    def _items(self):
+    def _items(self) -> Iterator[tuple[str, str, str]]:
+        from .app import OpenHandsApp  # the app imports this module
+
         app = self.app
-        fleet = getattr(app, "fleet", None)
-        if fleet is None:
+        if not isinstance(app, OpenHandsApp):
             return
-        for entry in fleet.servers:
+        for entry in app.fleet.servers:
             for cid, info in entry.conversations.items():
                 title = render.one_line(info.title or cid[:8], 60)
                 yield f"Open: {title} ({entry.name}, {render.status_label(info.status)})", entry.name, cid
 
     async def _open(self, server: str, cid: str) -> None:
-        await self.app.open_conversation(server, cid)  # type: ignore[attr-defined]
+        from .app import OpenHandsApp
+
+        if isinstance(self.app, OpenHandsApp):
+            await self.app.open_conversation(server, cid)
 
     async def discover(self) -> Hits:
         for text, server, cid in list(self._items())[:10]:

@@ -1,11 +1,12 @@
-"""Textual messages the app posts to itself and its widgets (the bridge turns session/fleet callbacks into these)."""
+"""Textual messages the app posts to itself (session and fleet callbacks become these)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
+
+from tui.session import FleetChange, SessionChange
 
 
 @dataclass
@@ -13,30 +14,14 @@ class SessionChanged(Message):
     """A `SessionChange` from one watched conversation."""
 
     server_name: str
-    change: Any  # tui.session.SessionChange
+    change: SessionChange
 
 
 @dataclass
 class FleetChanged(Message):
     """A `FleetChange` (servers polled, conversations appeared/changed/vanished)."""
 
-    change: Any = None
-
-
-@dataclass
-class OpenConversation(Message):
-    """The user picked a conversation in the list (or the palette)."""
-
-    server_name: str
-    conversation_id: str
-
-
-@dataclass
-class Submitted(Message):
-    """The message input asks to send (or queue) its text."""
-
-    text: str
-    interrupt: bool = False
+    change: FleetChange
 
 
 @dataclass

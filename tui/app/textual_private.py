@@ -6,6 +6,8 @@ upgrade renames or changes any of them, so a Textual upgrade is a change to this
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import App
@@ -22,14 +24,14 @@ def character_key(char: str) -> str:
     return _character_to_key(char)
 
 
-def app_is_live(app: App[object]) -> bool:
+def app_is_live(app: App[Any]) -> bool:
     """Mounted and not shutting down. Session callbacks still arrive while the app exits, and handling them then
     touches widgets being torn down; Textual has no public "closing" flag (`_exit`, `_closing`, `_closed`,
     `_screen_stack`)."""
     return bool(app._screen_stack) and app.is_running and not app._exit and not app._closing and not app._closed
 
 
-def keymap_token(app: App[object]) -> int:
+def keymap_token(app: App[Any]) -> int:
     """Changes when the user's keymap is replaced (the footer must then be rebuilt): `App._keymap`."""
     return id(app._keymap)
 

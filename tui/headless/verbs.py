@@ -23,7 +23,7 @@ from tui.protocol import (
     UsageTotals,
 )
 from tui.sanitize import json_text, one_line
-from tui.session import ChangeKind, ConnectionState, ConversationSession, SessionChange
+from tui.session import ChangeKind, ConnectionState, ConversationSession, Fleet, SessionChange
 
 from .callback import post_completion
 from .common import (
@@ -221,7 +221,7 @@ async def verb_new(ctx: Context, args) -> int:
     request = StartConversationRequest.build(
         model=args.model, working_dir=args.workdir, base_url=args.base_url, api_key=llm_key, confirm=args.confirm
     )
-    info = await client.create_conversation(request)
+    info = await Fleet.over(server, client).create(server.name, request)
     if not args.message:
         print(json.dumps({"conversation_id": info.id}) if args.json else info.id)
         return EXIT_OK
@@ -337,10 +337,10 @@ async def verb_simple(ctx: Context, args) -> int:
         await client.respond_to_confirmation(cid, False, args.reason)
         print(f"{cid}: rejected")
     elif args.verb == "delete":
-        await client.delete_conversation(cid)
+        await Fleet.over(found.server, client).delete(found.server.name, cid)
         print(f"{cid}: deleted")
     elif args.verb == "rename":
-        await client.rename_conversation(cid, args.title)
+        await Fleet.over(found.server, client).rename(found.server.name, cid, args.title)
         print(f"{cid}: renamed")
     return EXIT_OK
 

@@ -6,11 +6,14 @@ from .fleet import Fleet, FleetChange, ServerEntry, ServerState
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
 from .tokens import OrphanedText, TokenBuffer
+from .watchlist import Alert, ConvRow, ServerRow, Watch, WatchList, conv_key, split_key
 
 __all__ = [
+    "Alert",
     "ChangeKind",
     "Connection",
     "ConnectionState",
+    "ConvRow",
     "ConversationSession",
     "Fleet",
     "FleetChange",
@@ -21,9 +24,14 @@ __all__ = [
     "OutboxItem",
     "OutboxStore",
     "ServerEntry",
+    "ServerRow",
     "ServerState",
     "SessionChange",
     "Timeline",
     "TokenBuffer",
     "Turn",
+    "Watch",
+    "WatchList",
+    "conv_key",
+    "split_key",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tui.client import AgentClient, AgentServerError, Dormant, Unauthorized, Unreachable
 from tui.config import ServerConfig
-from tui.protocol import ConversationInfo, ExecutionStatus
+from tui.protocol import ConversationInfo, ExecutionStatus, StartConversationRequest
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
@@ -222,3 +222,32 @@ class Fleet:
         for entry in self.servers:
             with contextlib.suppress(Exception):
                 await entry.client.aclose()
+
+    # ------------------------------------------------------------------ conversations (the UI and the verbs)
+
+    @classmethod
+    def over(cls, server: ServerConfig, client: AgentClient) -> Fleet:
+        """A fleet of one server around a client that already exists (a headless verb's), never polled."""
+        return cls([server], client_factory=lambda *_: client)
+
+    async def create(self, server_name: str, request: StartConversationRequest) -> ConversationInfo:
+        """Start a conversation; it is listed at once (before the next poll sees it)."""
+        info = await self.client(server_name).create_conversation(request)
+        self.add_local(server_name, info)
+        return info
+
+    async def rename(self, server_name: str, conversation_id: str, title: str) -> None:
+        await self.client(server_name).rename_conversation(conversation_id, title)
+        session = self.sessions.get((server_name, conversation_id))
+        if session is not None:
+            await session.refresh_info()
+        self.poke()
+
+    async def delete(self, server_name: str, conversation_id: str) -> None:
+        await self.client(server_name).delete_conversation(conversation_id)
+        self.forget(server_name, conversation_id)
+        self.poke()
+
+    async def count_events(self, server_name: str, conversation_id: str) -> int:
+        """How many events the server holds for a conversation."""
+        return await self.client(server_name).count_events(conversation_id)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.protocol import ActionEvent
@@ -11,6 +12,7 @@ from tui.protocol import ActionEvent
 from .. import render
 from ..actions import key_hint
 from ..render import styled
+from ..snapshot import ConversationSnapshot
 
 
 class ConfirmationPanel(Static):
@@ -20,17 +22,23 @@ class ConfirmationPanel(Static):
     ConfirmationPanel.-active { display: block; }
     """
 
+    snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.actions: list[ActionEvent] = []
+        self.actions: tuple[ActionEvent, ...] = ()
         self.border_title = "waiting for your confirmation"
 
-    def set_actions(self, actions: list[ActionEvent], active: bool) -> None:
-        self.actions = list(actions)
+    def watch_snapshot(self, snapshot: ConversationSnapshot) -> None:
+        if (snapshot.pending, snapshot.waiting) != (self.actions, self.has_class("-active")):
+            self.set_actions(snapshot.pending, snapshot.waiting)
+
+    def set_actions(self, actions: tuple[ActionEvent, ...], active: bool) -> None:
+        self.actions = actions
         self.set_class(active, "-active")
         if not active:
             return
-        parts: list = []
+        parts: list[RenderableType] = []
         if not actions:
             parts.append(Text("The agent is waiting for confirmation.", style="italic"))
         for action in actions[-5:]:

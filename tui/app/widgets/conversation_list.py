@@ -1,13 +1,12 @@
 """The fleet: every conversation on every server, grouped by server, as one line each.
 
-Takes plain row data (`ServerRow`, `ConvRow`); the app builds them from the fleet and the sessions.
+Takes plain row data (`ServerRow`, `ConvRow`, built by `tui.session.WatchList`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import cast
 
 from rich.console import Group
@@ -23,6 +22,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.protocol import ExecutionStatus
+from tui.session import ConvRow, ServerRow, conv_key, split_key
 
 from .. import render
 from ..actions import Owner, bindings
@@ -40,44 +40,6 @@ _STATUS_ORDER = {
     ExecutionStatus.FINISHED: 5,
     ExecutionStatus.IDLE: 6,
 }
-
-
-@dataclass
-class ConvRow:
-    server: str
-    id: str
-    title: str
-    status: ExecutionStatus = ExecutionStatus.IDLE
-    last_activity: float | None = None
-    cost: float = 0.0
-    queued: int = 0
-    attention: bool = False
-    pinned: bool = False
-    connection: str = ""  # "", "reconnecting", "resyncing", "stopped" (only for watched ones)
-
-    @property
-    def key(self) -> str:
-        return conv_key(self.server, self.id)
-
-
-@dataclass
-class ServerRow:
-    name: str
-    state: str = "connecting"  # connecting | ok | unauthorized | unreachable | dormant
-    message: str = ""
-    retry_at: float | None = None
-    conversations: list[ConvRow] = field(default_factory=list)
-
-
-def conv_key(server: str, cid: str) -> str:
-    return f"c\x1f{server}\x1f{cid}"
-
-
-def split_key(key: str) -> tuple[str, str] | None:
-    parts = key.split("\x1f")
-    if len(parts) == 3 and parts[0] == "c":
-        return parts[1], parts[2]
-    return None
 
 
 _SERVER_STYLE = {

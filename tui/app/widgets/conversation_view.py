@@ -1,25 +1,33 @@
 """The open conversation in full: title, event log (+ token stream), confirmation, status bar, input, queue.
 
-It reads a session's state (timeline, tokens, status, outbox...) and never calls it: the app does the I/O.
+It reads a session's state and never calls it (the app does the I/O). The title, the confirmation panel, the
+status bar and the queue get the state as one `ConversationSnapshot` bound down from `snapshot`; the event log
+and the token stream keep their own batched paths (`apply` for events, `tokens_changed` for deltas).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.protocol import ExecutionStatus
+from tui.session import ChangeKind, ConversationSession, OrphanedText, SessionChange
 
 from .. import render
+from ..snapshot import ConversationSnapshot, snapshot_of
+from ..textual_private import app_is_live
 from .confirmation import ConfirmationPanel
 from .event_log import EventLog
 from .message_input import MessageInput
 from .queue_view import QueueView
-from .status_bar import StatusBar, StatusData
+from .status_bar import StatusBar
 from .token_stream import TokenStream
 
 # Streamed deltas are coalesced: the first one after a flush schedules the next flush this much later (arrival to
@@ -27,8 +35,25 @@ from .token_stream import TokenStream
 TOKEN_DELAY = 0.04
 
 
-def _enum_value(value: Any) -> str:
-    return str(getattr(value, "value", value) or "")
+class ConversationTitle(Static):
+    """One line: status, title, model, working directory, confirmation policy, id."""
+
+    snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
+
+    def watch_snapshot(self, s: ConversationSnapshot) -> None:
+        if not s.open:
+            return
+        title = Text()
+        title.append_text(render.status_glyph(s.status, 0))
+        title.append(" " + render.one_line(s.title, 80), style="bold")
+        if s.model:
+            title.append("  " + render.one_line(s.model, 40), style="dim")
+        if s.working_dir:
+            title.append("  " + render.one_line(s.working_dir, 40), style="dim")
+        if s.confirms_actions:
+            title.append("  confirm actions", style="magenta")
+        title.append(f"  {s.id[:8]}", style="dim")
+        self.update(title)
 
 
 class ConversationView(Vertical):
@@ -41,35 +66,37 @@ class ConversationView(Vertical):
     ConversationView.-empty TokenStream { display: none; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.session: Any = None
+        self.session: ConversationSession | None = None
         self.server_total: int | None = None  # events on the server (counted when older ones exist)
         self.deleted = False  # the open conversation was deleted on the server (by someone else)
         self.pausing = False
         self._tokens_dirty = False
-        self._token_timer: Any = None
+        self._token_timer: Timer | None = None
         self._orphans_shown: tuple[int, int] = (0, 0)
-        self._title = Static("", id="conv-title")
+        self._title = ConversationTitle("", id="conv-title")
         self._stream = TokenStream(id="token-stream")
         self._log = EventLog(stream=self._stream, id="event-log")
         self._confirmation = ConfirmationPanel(id="confirmation")
-        self._status = StatusBar(id="status-bar")
+        self._status = StatusBar(clock=clock, id="status-bar")
         self._input = MessageInput(id="message-input")
         self._queue = QueueView(id="queue")
 
     def compose(self) -> ComposeResult:
-        yield self._title
+        yield self._title.data_bind(ConversationView.snapshot)
         yield Static(
             Text("No conversation open.\n\nPick one on the left (enter), or ctrl+n for a new one.", justify="center"),
             id="conv-empty",
         )
         yield self._log
         yield self._stream
-        yield self._confirmation
-        yield self._status
+        yield self._confirmation.data_bind(ConversationView.snapshot)
+        yield self._status.data_bind(ConversationView.snapshot)
         yield self._input
-        yield self._queue
+        yield self._queue.data_bind(ConversationView.snapshot)
 
     def on_mount(self) -> None:
         self.add_class("-empty")
@@ -96,93 +123,104 @@ class ConversationView(Vertical):
 
     # ------------------------------------------------------------------ binding a session
 
-    async def bind(self, session: Any) -> None:
+    async def bind(self, session: ConversationSession) -> None:
         self.session = session
         self.deleted = False
         self.remove_class("-deleted")
         self.pausing = False
         self.remove_class("-empty")
-        self.update_title()
-        tokens = session.tokens
         self.server_total = None
-        self.log_widget.loading_older = False
-        self.log_widget.set_server_older(bool(getattr(session, "has_older", False)))
-        await self.log_widget.show(list(session.timeline), getattr(tokens, "orphans", []))
-        await self.log_widget.token_stream.clear()
-        self._orphans_shown = self._orphans_key(getattr(tokens, "orphans", []))
+        self._log.loading_older = False
+        self._log.set_server_older(session.has_older)
+        await self._log.show(list(session.timeline), session.tokens.orphans)
+        await self._stream.clear()
+        self._orphans_shown = self._orphans_key(session.tokens.orphans)
         self.tokens_changed()
-        self.update_status()
-        self.update_queue()
-        self.update_confirmation()
+        self.refresh_snapshot()
 
-    def mark_deleted(self) -> None:
+    async def unbind(self) -> None:
+        self.session = None
+        self.server_total = None
+        await self._log.show([])
+        await self._stream.clear()
+        self.add_class("-empty")
+        self.snapshot = ConversationSnapshot()
+
+    async def mark_deleted(self) -> None:
         """The server no longer has the open conversation: say so; what was shown stays readable."""
+        await self._stream.clear()
         self.deleted = True
         self.pausing = False
-        self.log_widget.set_server_older(False)
-        self.update_status()
-        self.confirmation.set_actions([], False)
+        self._log.set_server_older(False)
+        self.refresh_snapshot()
         self.add_class("-deleted")
+
+    def set_pausing(self) -> None:
+        self.pausing = True
+        self.refresh_snapshot()
+
+    def refresh_snapshot(self) -> None:
+        """Bring the title, status bar, confirmation panel and queue up to date with the session."""
+        session = self.session
+        if session is None:
+            return
+        if session.status is not ExecutionStatus.RUNNING:
+            self.pausing = False
+        self.snapshot = snapshot_of(session, pausing=self.pausing, deleted=self.deleted)
+
+    update_queue = refresh_snapshot  # what changed does not matter: one snapshot says it all
+
+    # ------------------------------------------------------------------ older history
 
     @property
     def server_remaining(self) -> int | None:
         """How many events the server holds that the session does not (when the total is known)."""
         s = self.session
-        if s is None or self.server_total is None or not getattr(s, "has_older", False):
+        if s is None or self.server_total is None or not s.has_older:
             return None
         return max(0, self.server_total - len(s.timeline)) or None
 
+    def set_server_total(self, total: int) -> None:
+        self.server_total = total
+        self.update_older()
+
     def update_older(self) -> None:
         s = self.session
-        if s is not None and not self.log_widget.loading_older:
-            self.log_widget.set_server_older(bool(getattr(s, "has_older", False)), self.server_remaining)
+        if s is not None and not self._log.loading_older:
+            self._log.set_server_older(s.has_older, self.server_remaining)
 
     async def older_loaded(self) -> None:
         s = self.session
         if s is not None:
-            await self.log_widget.older_loaded(bool(getattr(s, "has_older", False)), self.server_remaining)
+            await self._log.older_loaded(s.has_older, self.server_remaining)
 
-    async def unbind(self) -> None:
-        self.session = None
-        self.server_total = None
-        await self.log_widget.show([])
-        await self.log_widget.token_stream.clear()
-        self.add_class("-empty")
-        self.queue.set_items([])
-        self.confirmation.set_actions([], False)
-        self.status_bar.set_data(StatusData())
+    def older_failed(self) -> None:
+        self._log.loading_older = False
+
+    def older_available(self) -> bool:
+        """Older events exist (mounted later, or on the server): the log offers "home: older"."""
+        return bool(self._log.check_action("first", ()))
 
     # ------------------------------------------------------------------ changes
 
-    async def apply(self, change: Any) -> None:
+    async def apply(self, change: SessionChange) -> None:
+        """A change of the open conversation: events and tokens take their batched paths, everything else
+        is in the next snapshot."""
         session = self.session
         if session is None or change.conversation_id != session.id:
             return
-        if not self.is_attached or self.app._exit:  # changes still queued while the app shuts down
+        if not self.is_attached or not app_is_live(self.app):  # changes still queued while the app shuts down
             return
-        kind = _enum_value(change.kind)
-        if kind == "events":
-            if change.reordered:
-                await self.log_widget.reorder(list(session.timeline), session.tokens.orphans)
-            else:
-                self.log_widget.append(change.events)
-            self.update_older()
-            self.update_confirmation()
-        elif kind == "tokens":
+        if change.kind is ChangeKind.TOKENS:
             self.tokens_changed()
-        elif kind == "outbox":
-            self.update_queue()
-            self.update_status()
-        elif kind == "info":
-            self.update_title()
-            self.update_status()
-        elif kind in ("status", "turn", "usage", "connection"):
-            if kind == "status" and session.status is not ExecutionStatus.RUNNING:
-                self.pausing = False
-            self.update_status()
-            if kind == "status":
-                self.update_confirmation()
-                self.update_title()
+            return
+        if change.kind is ChangeKind.EVENTS:
+            if change.reordered:
+                await self._log.reorder(list(session.timeline), session.tokens.orphans)
+            else:
+                self._log.append(change.events)
+            self.update_older()
+        self.refresh_snapshot()
 
     def tokens_changed(self) -> None:
         """The streamed text changed: flush it soon (one flush for every delta that arrives meanwhile)."""
@@ -191,15 +229,15 @@ class ConversationView(Vertical):
             self._token_timer = self.set_timer(TOKEN_DELAY, self._timed_flush)
 
     @staticmethod
-    def _orphans_key(orphans: list) -> tuple[int, int]:
+    def _orphans_key(orphans: list[OrphanedText]) -> tuple[int, int]:
         return len(orphans), id(orphans[-1]) if orphans else 0
 
     async def _timed_flush(self) -> None:
         self._token_timer = None
         if self.is_attached:
-            await self._flush_tokens()
+            await self.flush_tokens()
 
-    async def _flush_tokens(self) -> None:
+    async def flush_tokens(self) -> None:
         if not self._tokens_dirty or self.session is None:
             return
         self._tokens_dirty = False
@@ -207,61 +245,5 @@ class ConversationView(Vertical):
         orphans = tokens.orphans
         if self._orphans_key(orphans) != self._orphans_shown:
             self._orphans_shown = self._orphans_key(orphans)
-            self.log_widget.add_orphans(list(orphans))
-        await self.log_widget.token_stream.set_text(tokens.content, tokens.reasoning)
-
-    # ------------------------------------------------------------------ parts
-
-    def update_title(self) -> None:
-        s = self.session
-        if s is None:
-            return
-        title = Text()
-        title.append_text(render.status_glyph(s.status, 0))
-        title.append(" " + render.one_line(s.title or s.id, 80), style="bold")
-        info = s.info
-        if info is not None:
-            if info.model:
-                title.append("  " + render.one_line(info.model, 40), style="dim")
-            if info.working_dir:
-                title.append("  " + render.one_line(info.working_dir, 40), style="dim")
-            if info.confirms_actions:
-                title.append("  confirm actions", style="magenta")
-        title.append(f"  {s.id[:8]}", style="dim")
-        self._title.update(title)
-
-    def status_data(self) -> StatusData:
-        s = self.session
-        if s is None:
-            return StatusData()
-        conn = s.connection
-        turn = s.turn
-        return StatusData(
-            status=s.status,
-            turn_started=turn.started_at if turn.active else None,
-            interrupting=bool(turn.interrupting),
-            pausing=self.pausing,
-            connection="deleted" if self.deleted else _enum_value(conn.state),
-            connection_reason=conn.reason,
-            retry_at=conn.retry_at,
-            usage=s.usage,
-            queued=len(s.outbox.items),
-            server=s.server_name,
-            model=s.info.model if s.info is not None else "",
-        )
-
-    def update_status(self) -> None:
-        self.status_bar.set_data(self.status_data())
-
-    def update_queue(self) -> None:
-        s = self.session
-        if s is None:
-            return
-        self.queue.set_items(list(s.outbox.items), getattr(s, "hold", None))
-
-    def update_confirmation(self) -> None:
-        s = self.session
-        if s is None:
-            return
-        waiting = s.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
-        self.confirmation.set_actions(s.pending_actions() if waiting else [], waiting)
+            self._log.add_orphans(list(orphans))
+        await self._stream.set_text(tokens.content, tokens.reasoning)

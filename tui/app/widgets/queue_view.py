@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from .. import render
 from ..actions import Owner, bindings
+from ..snapshot import ConversationSnapshot, QueuedItem
 
 
 class QueueView(OptionList):
@@ -37,23 +39,27 @@ class QueueView(OptionList):
             self.item_id = item_id
             self.delta = delta
 
+    snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.items: list = []
+        self.items: tuple[QueuedItem, ...] = ()
         self.hold: str | None = None
 
-    def set_items(self, items: list, hold: str | None = None) -> None:
-        """`items`: objects with `.id`, `.text`, `.state` (the session's OutboxItem)."""
-        self.items = list(items)
+    def watch_snapshot(self, snapshot: ConversationSnapshot) -> None:
+        if (snapshot.queue, snapshot.hold) != (self.items, self.hold):
+            self.set_items(snapshot.queue, snapshot.hold)
+
+    def set_items(self, items: tuple[QueuedItem, ...], hold: str | None = None) -> None:
+        self.items = items
         self.hold = hold
         current = self.highlighted_option.id if self.highlighted_option is not None else None
         options = []
         for n, item in enumerate(self.items, 1):
             line = Text(f"{n}. ", style="bold cyan")
             line.append(render.one_line(item.text, 300))
-            state = str(getattr(item, "state", "queued"))
-            if state != "queued":
-                line.append(f"  ({state})", style="dim italic")
+            if item.state != "queued":
+                line.append(f"  ({item.state})", style="dim italic")
             options.append(Option(line, id=item.id))
         self.set_options(options)
         title = f"queue: {len(self.items)} waiting"
@@ -69,7 +75,7 @@ class QueueView(OptionList):
         if self.highlighted is None and self.items:
             self.highlighted = 0
 
-    def _current(self):
+    def _current(self) -> QueuedItem | None:
         option = self.highlighted_option
         if option is None:
             return None

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.protocol import ExecutionStatus, UsageTotals
+from tui.protocol import ExecutionStatus
+from tui.session import ConnectionState
 
 from .. import render
+from ..snapshot import ConversationSnapshot
 
 
-@dataclass
-class StatusData:
-    status: ExecutionStatus = ExecutionStatus.UNKNOWN
-    turn_started: float | None = None
-    interrupting: bool = False
-    pausing: bool = False
-    connection: str = "connecting"  # connecting | live | reconnecting | resyncing | stopped | deleted
-    connection_reason: str = ""
-    retry_at: float | None = None
-    usage: UsageTotals = field(default_factory=UsageTotals)
-    queued: int = 0
-    server: str = ""
-    model: str = ""
-
-
-def status_text(data: StatusData, now: float) -> Text:
+def status_text(data: ConversationSnapshot, now: float) -> Text:
     text = Text()
     if data.interrupting:
         text.append("■ interrupting…", style="bold yellow")
@@ -40,24 +29,24 @@ def status_text(data: StatusData, now: float) -> Text:
         text.append(f" {render.duration(now - data.turn_started)}", style="bold")
     text.append(" │ ", style="dim")
     conn = data.connection
-    if conn == "live":
+    if data.deleted:
+        text.append("✗ deleted on the server", style="bold red")
+        text.append(": no longer followed", style="red")
+    elif conn is ConnectionState.LIVE:
         text.append("● live", style="green")
-    elif conn == "reconnecting":
+    elif conn is ConnectionState.RECONNECTING:
         label = "reconnecting"
         if data.retry_at:
             label += f" in {max(0, round(data.retry_at - now))}s"
         text.append("⚡ " + label, style="bold yellow")
-    elif conn == "resyncing":
+    elif conn is ConnectionState.RESYNCING:
         text.append("⟳ resyncing", style="yellow")
-    elif conn == "deleted":
-        text.append("✗ deleted on the server", style="bold red")
-        text.append(": no longer followed", style="red")
-    elif conn == "stopped":
+    elif conn is ConnectionState.STOPPED:
         text.append("■ stopped", style="bold red")
         if data.connection_reason:
             text.append(": " + render.one_line(data.connection_reason, 60), style="red")
     else:
-        text.append("… " + conn, style="dim")
+        text.append("… " + conn.value, style="dim")
     usage = data.usage
     if usage.total_tokens or usage.cost:
         text.append(" │ ", style="dim")
@@ -65,9 +54,9 @@ def status_text(data: StatusData, now: float) -> Text:
         c = render.cost(usage.cost)
         if c:
             text.append(" " + c, style="")
-    if data.queued:
+    if data.queue:
         text.append(" │ ", style="dim")
-        text.append(f"queue {data.queued}", style="bold cyan")
+        text.append(f"queue {len(data.queue)}", style="bold cyan")
     text.append(" │ ", style="dim")
     text.append(render.one_line(data.server, 30), style="dim")
     if data.model:
@@ -80,24 +69,21 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, *, clock=None, id: str | None = None) -> None:
+    snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__("", id=id)
-        self.data = StatusData()
         self._clock = clock
         self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the turn time shows seconds
 
-    def _now(self) -> float:
-        clock = self._clock or getattr(self.app, "clock", None)
-        import time
+    def watch_snapshot(self, snapshot: ConversationSnapshot) -> None:
+        self._show(self._text())
 
-        return clock() if clock else time.time()
-
-    def set_data(self, data: StatusData) -> None:
-        self.data = data
-        self._show(status_text(data, self._now()))
+    def _text(self) -> Text:
+        return status_text(self.snapshot, self._clock()) if self.snapshot.open else Text()
 
     def _show(self, text: Text) -> None:
         """Repaint only when the line changed; never a layout (the bar is one fixed-height line)."""
@@ -107,10 +93,10 @@ class StatusBar(Static):
         self.update(text, layout=False)
 
     def _tick(self) -> None:
-        d = self.data
-        if d.status is ExecutionStatus.RUNNING or d.connection in ("reconnecting",) or d.interrupting:
-            self._show(status_text(d, self._now()))
+        d = self.snapshot
+        if d.status is ExecutionStatus.RUNNING or d.connection is ConnectionState.RECONNECTING or d.interrupting:
+            self._show(self._text())
 
     @property
     def plain(self) -> str:
-        return status_text(self.data, self._now()).plain
+        return self._text().plain
