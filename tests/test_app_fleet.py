@@ -77,13 +77,13 @@ async def test_switching_does_not_stop_running_conversation(slow_server, tmp_pat
         # The first conversation is still followed by its worker and finishes in the background.
         assert ("demo", first) in app.watched
         await wait_for(pilot, lambda: s1.status is ExecutionStatus.FINISHED, timeout=15, what="background finish")
-        assert ("demo", first) in app.attention
+        assert ("demo", first) in app.watchlist.attention
         row = app.fleet_list.row("demo", first)
         assert row is not None and row.attention and row.status is ExecutionStatus.FINISHED
         # Opening it again shows everything, and clears the badge.
         await app.open_conversation("demo", first)
         await wait_for(pilot, lambda: "keep going" in log_text(app), what="history shown")
-        assert ("demo", first) not in app.attention
+        assert ("demo", first) not in app.watchlist.attention
 
 
 async def test_background_notification(slow_server, tmp_path):
@@ -96,7 +96,10 @@ async def test_background_notification(slow_server, tmp_path):
         await wait_for(pilot, lambda: s1.status is ExecutionStatus.RUNNING, what="running")
         await create(pilot, app)
         await wait_for(
-            pilot, lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified, timeout=15, what="notified"
+            pilot,
+            lambda: (("demo", first), ExecutionStatus.FINISHED) in app.watchlist.notified,
+            timeout=15,
+            what="notified",
         )
         messages = [n.message for n in app._notifications]
         assert any("finished" in m for m in messages), messages

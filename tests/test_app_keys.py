@@ -37,8 +37,6 @@ def test_every_action_has_a_handler_and_a_help_line(action):
     assert hasattr(OWNERS[action.owner], action.method), f"{OWNERS[action.owner].__name__} has no {action.method}"
     lines = [line for _section, rows in KEYS for line in rows]
     assert (action.keys_text, action.help) in lines
-    if action.palette:
-        assert hasattr(OpenHandsApp, action.method), "the palette calls it on the app"
 
 
 def test_the_event_logs_own_bindings_are_the_tables():
@@ -54,6 +52,20 @@ def test_server_actions_need_a_modifier_or_a_confirmation():
         if action.on_server and not action.confirms:
             for key in action.keys.split(","):
                 assert not actions.printable_key(key), f"{action.name} is bound to the printable key {key!r}"
+
+
+async def test_the_palette_offers_what_applies_and_runs_it():
+    app = build_app("main")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Stop & send", "Interrupt", "New conversation", "Filter conversations", "Copy selected event"} <= set(
+            commands
+        )
+        assert "Approve pending action" not in commands, "nothing waits for confirmation in this conversation"
+        commands["Filter conversations"].callback()
+        await pilot.pause()
+        assert app.fleet_list.has_class("-filtering")
 
 
 def test_placeholder_and_hints_come_from_the_table():

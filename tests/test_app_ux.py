@@ -168,7 +168,7 @@ async def test_bell_preference(demo_server, tmp_path):
         await create(pilot, app)
         await wait_for(
             pilot,
-            lambda: (("demo", first), ExecutionStatus.FINISHED) in app.notified,
+            lambda: (("demo", first), ExecutionStatus.FINISHED) in app.watchlist.notified,
             timeout=15,
             what="background finish noticed",
         )
@@ -193,7 +193,7 @@ async def test_pin_keeps_a_worker(demo_server, tmp_path):
         app.fleet_list.select_key(app.fleet_list.row("demo", pinned).key)
         app.fleet_list.options.focus()
         await pilot.press("p")
-        await wait_for(pilot, lambda: ("demo", pinned) in app.pinned, what="pinned")
+        await wait_for(pilot, lambda: ("demo", pinned) in app.watchlist.pinned, what="pinned")
         assert ("demo", pinned) in app.watched and app.fleet_list.row("demo", pinned).pinned
         await app.open_conversation("demo", pinned)
         await app.open_conversation("demo", other)
@@ -202,7 +202,7 @@ async def test_pin_keeps_a_worker(demo_server, tmp_path):
         await pilot.press("escape")  # to the list; the highlighted row is the open one
         app.fleet_list.select_key(app.fleet_list.row("demo", pinned).key)
         await pilot.press("p")
-        await wait_for(pilot, lambda: ("demo", pinned) not in app.pinned, what="unpinned")
+        await wait_for(pilot, lambda: ("demo", pinned) not in app.watchlist.pinned, what="unpinned")
         await app.open_conversation("demo", pinned)
         await app.open_conversation("demo", other)
         assert ("demo", pinned) not in app.watched

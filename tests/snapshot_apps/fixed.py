@@ -319,8 +319,8 @@ def build_app(scene: str = "main"):
         async def on_mount(self) -> None:
             super().on_mount()
             self.view.input.cursor_blink = False
-            self.attention.add(("work", "c-done"))
-            self.attention.add(("work", "c-err"))
+            self.watchlist.attention.add(("work", "c-done"))
+            self.watchlist.attention.add(("work", "c-err"))
             self.refresh_fleet()
             if current is not None:
                 await self.open_conversation(*current)

@@ -15,6 +15,9 @@ from enum import StrEnum
 
 from textual.binding import Binding, BindingType
 
+from tui.protocol import ExecutionStatus
+from tui.session import ConversationSession
+
 from .textual_private import character_key
 
 
@@ -52,6 +55,36 @@ class ActionState:
     resumable: bool = False  # paused, or the queue is held / waiting while nothing runs
     target: bool = False  # a conversation to act on: the highlighted row in the list, else the open one
     target_waiting: bool = False  # that conversation waits for the user's confirmation
+
+    @classmethod
+    def of(
+        cls,
+        session: ConversationSession | None,
+        *,
+        in_view: bool,
+        pausing: bool,
+        target: bool,
+        target_status: ExecutionStatus | None,
+    ) -> ActionState:
+        """From the open conversation's session and what the UI knows (focus, pausing, the targeted row)."""
+        waiting = target_status is ExecutionStatus.WAITING_FOR_CONFIRMATION
+        if session is None:
+            return cls(in_view=in_view, pausing=pausing, target=target, target_waiting=waiting)
+        status, turn = session.status, session.turn
+        busy = status is ExecutionStatus.RUNNING or (turn.active and not turn.saw_running)
+        return cls(
+            in_view=in_view,
+            open=True,
+            busy=busy,
+            interrupting=turn.interrupting,
+            running=status is ExecutionStatus.RUNNING,
+            pausing=pausing,
+            resumable=status is ExecutionStatus.PAUSED
+            or session.hold is not None
+            or (bool(session.outbox.items) and not busy),
+            target=target,
+            target_waiting=waiting,
+        )
 
 
 Predicate = Callable[[ActionState], bool]

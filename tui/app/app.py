@@ -9,7 +9,7 @@ watched, pinned and marked for attention, and the list's rows, are `WatchList`'s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui.client import AgentServerError, NotFound
+from tui.client import NotFound
 from tui.config import Preferences
-from tui.protocol import ExecutionStatus, StartConversationRequest
 from tui.session import (
     Alert,
     ChangeKind,
@@ -41,14 +40,11 @@ from . import actions, render
 from .actions import ActionState, Owner
 from .commands import ConversationCommands
 from .messages import FleetChanged, OlderLoaded, SessionChanged
-from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
-from .screens.help import HelpScreen
 from .textual_private import app_is_live, keymap_token
+from .user_actions import UserActions, describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
 from .widgets.event_log import EventLog
-from .widgets.message_input import MessageInput
-from .widgets.queue_view import QueueView
 
 OLDER_PAGE = 200  # events fetched from the server per scroll to the top
 ROW_KINDS = frozenset(
@@ -56,13 +52,6 @@ ROW_KINDS = frozenset(
 )
 FOOTER_KINDS = frozenset({ChangeKind.STATUS, ChangeKind.TURN, ChangeKind.OUTBOX})
 SEVERITY: dict[str, SeverityLevel] = {"information": "information", "warning": "warning", "error": "error"}
-
-
-def describe(error: BaseException) -> str:
-    """What a person reads about a failure (the typed client errors carry one)."""
-    if isinstance(error, AgentServerError):
-        return error.message
-    return str(error) or type(error).__name__
 
 
 def _freeze_heap() -> None:
@@ -74,7 +63,7 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-class OpenHandsApp(App[None]):
+class OpenHandsApp(UserActions):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "openhands-tui"
     COMMANDS = App.COMMANDS | {ConversationCommands}
@@ -122,26 +111,6 @@ class OpenHandsApp(App[None]):
     def watched(self) -> dict[Key, Watch]:
         return self.watchlist.watched
 
-    @property
-    def current(self) -> Key | None:
-        return self.watchlist.current
-
-    @property
-    def pinned(self) -> set[Key]:
-        return self.watchlist.pinned
-
-    @property
-    def attention(self) -> set[Key]:
-        return self.watchlist.attention
-
-    @property
-    def notified(self) -> list[tuple[Key, ExecutionStatus]]:
-        return self.watchlist.notified
-
-    @property
-    def session(self) -> ConversationSession | None:
-        return self.watchlist.current_session
-
     def on_mount(self) -> None:
         self._unsubscribe_fleet = self.fleet.subscribe(self._fleet_change)
         if self.run_fleet:
@@ -157,21 +126,13 @@ class OpenHandsApp(App[None]):
     def on_unmount(self) -> None:
         if self._unsubscribe_fleet:
             self._unsubscribe_fleet()
-        for watch in self.watched.values():
-            watch.unsubscribe()
+        self.watchlist.unsubscribe_all()
 
     def watch_theme(self, theme: str) -> None:
         prefs = self.preferences
         if prefs is not None and prefs.theme != theme:
             prefs.theme = theme
             self._save_preferences()
-
-    def _save_preferences(self) -> None:
-        try:
-            if self.preferences is not None:
-                self.preferences.save()
-        except Exception:
-            pass  # a read-only state directory costs the preference, not the app
 
     # ------------------------------------------------------------------ footer
 
@@ -205,17 +166,6 @@ class OpenHandsApp(App[None]):
             self.refresh_bindings()
 
     # ------------------------------------------------------------------ workers
-
-    async def _guard(self, coro: Coroutine[Any, Any, object], what: str) -> None:
-        """Run a coroutine; any failure becomes a notification, never a crash."""
-        try:
-            await coro
-        except Exception as error:
-            self.notify(f"{what}: {describe(error)}", severity="error", markup=False, timeout=8)
-
-    def do(self, coro: Coroutine[Any, Any, object], what: str) -> None:
-        """Fire-and-forget a session/fleet call in the background (the UI never waits on a server)."""
-        self.run_worker(self._guard(coro, what), group="ops", exit_on_error=False)
 
     def _follow(self, key: Key, session: ConversationSession) -> tuple[Task | None, Callable[[], None]]:
         """WatchList's hook: subscribe to a session and run it in its own worker."""
@@ -360,99 +310,7 @@ class OpenHandsApp(App[None]):
             self.update_row(previous)
         self.refresh_bindings()
 
-    # ------------------------------------------------------------------ sending and turn control
-
-    @on(MessageInput.Submit)
-    def _submit(self, message: MessageInput.Submit) -> None:
-        self.send(interrupt=message.interrupt)
-
-    def send(self, *, interrupt: bool = False) -> None:
-        box = self.view.input
-        session = self.session
-        if not box.text.strip():
-            if interrupt and session is not None:
-                self.action_interrupt()
-            return
-        if session is None:
-            hint = (
-                "This conversation was deleted on the server; ctrl+n starts a new one."
-                if self.view.deleted
-                else "Open a conversation first (or ctrl+n for a new one)."
-            )
-            self.notify(hint, severity="warning", markup=False)
-            return
-        self.do(session.submit(box.take(), interrupt=interrupt), "send")
-
-    def action_send_now(self) -> None:
-        self.send()
-
-    def action_stop_and_send(self) -> None:
-        self.send(interrupt=True)
-
-    def action_interrupt(self) -> None:
-        if self.session is not None:
-            self.do(self.session.interrupt(), "interrupt")
-
-    def action_pause(self) -> None:
-        if self.session is not None:
-            self.view.set_pausing()
-            self.notify("Pausing after the current step (a running tool finishes first).", markup=False)
-            self.do(self.session.pause(), "pause")
-            self.refresh_bindings()
-
-    def action_resume(self) -> None:
-        if self.session is not None:
-            self.do(self.session.resume(), "resume")
-
-    def _target_key(self) -> Key | None:
-        """The conversation an action applies to: the highlighted row when the list has focus, else the open one."""
-        if self.fleet_list.options.has_focus:
-            row = self.fleet_list.highlighted
-            if row is not None:
-                return (row.server, row.id)
-        return self.current
-
-    def action_approve(self) -> None:
-        key = self._target_key()
-        if key is not None:
-            self.do(self.watchlist.watch(key).approve(), "approve")
-
-    def action_reject(self) -> None:
-        key = self._target_key()
-        if key is None:
-            return
-        session = self.watchlist.watch(key)
-
-        def done(reason: str | None) -> None:
-            if reason is not None:
-                self.do(session.reject(reason.strip() or None), "reject")
-
-        question = f"Reject the pending action of “{self.watchlist.title(key)}” — reason (optional, enter to reject):"
-        self.push_screen(PromptScreen(question, placeholder="why not"), done)
-
-    # ------------------------------------------------------------------ queue, older history, copy
-
-    @on(QueueView.Remove)
-    def _queue_remove(self, message: QueueView.Remove) -> None:
-        if self.session is not None:
-            self.session.remove_queued(message.item_id)
-
-    @on(QueueView.Move)
-    def _queue_move(self, message: QueueView.Move) -> None:
-        if self.session is not None:
-            self.session.move_queued(message.item_id, message.delta)
-
-    @on(QueueView.Edit)
-    def _queue_edit(self, message: QueueView.Edit) -> None:
-        session = self.session
-        if session is None:
-            return
-
-        def done(text: str | None) -> None:
-            if text is not None and text.strip():
-                session.edit_queued(message.item_id, text)
-
-        self.push_screen(PromptScreen("Edit the queued message:", message.text, allow_empty=False), done)
+    # ------------------------------------------------------------------ older history, copy
 
     @on(EventLog.OlderWanted)
     def _older_wanted(self, message: EventLog.OlderWanted) -> None:
@@ -493,107 +351,6 @@ class OpenHandsApp(App[None]):
         self.copy_to_clipboard(message.text)
         self.notify(f"Copied {len(message.text)} characters", markup=False, timeout=2)
 
-    # ------------------------------------------------------------------ conversations
-
-    def action_new_conversation(self) -> None:
-        servers = [e.name for e in self.fleet.servers]
-        if not servers:
-            self.notify("No server configured.", severity="error", markup=False)
-            return
-        session = self.session
-        model = session.info.model if session is not None and session.info is not None else ""
-
-        def done(result: NewConversation | None) -> None:
-            if result is not None:
-                self.do(self.create_conversation(result), "create")
-
-        server = self.current[0] if self.current else None
-        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.input.text)
-        self.push_screen(screen, done)
-
-    async def create_conversation(self, spec: NewConversation) -> None:
-        request = StartConversationRequest.build(
-            model=spec.model,
-            working_dir=spec.working_dir,
-            base_url=spec.base_url,
-            api_key=spec.api_key,
-            confirm=spec.confirm,
-        )
-        info = await self.fleet.create(spec.server, request)
-        self.refresh_fleet()
-        await self.open_conversation(spec.server, info.id)
-        if spec.first_message.strip() and self.session is not None:
-            if self.view.input.text == spec.first_message:
-                self.view.input.take()
-            await self.session.submit(spec.first_message)
-        self.notify("Conversation created", markup=False, timeout=3)
-
-    def action_rename(self) -> None:
-        key = self._target_key()
-        if key is None:
-            return
-
-        def done(title: str | None) -> None:
-            if title is not None and title.strip():
-                self.do(self.fleet.rename(*key, title.strip()), "rename")
-
-        self.push_screen(PromptScreen("Rename the conversation:", self.watchlist.title(key), allow_empty=False), done)
-
-    def action_delete(self) -> None:
-        key = self._target_key()
-        if key is None:
-            return
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.do(self._delete(key), "delete")
-
-        title = render.one_line(self.watchlist.title(key), 50)
-        self.push_screen(ConfirmScreen(f"Delete “{title}” on {key[0]}? This cannot be undone.", yes="Delete"), done)
-
-    async def _delete(self, key: Key) -> None:
-        self.watchlist.deleting.add(key)  # our own delete: no "deleted by someone else" when it vanishes
-        await self.fleet.delete(*key)
-        was_open = self.current == key
-        self.watchlist.gone(key)
-        if was_open:
-            await self.view.unbind()
-        self.refresh_fleet()
-        self.notify("Conversation deleted", markup=False, timeout=3)
-
-    # ------------------------------------------------------------------ small actions
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
-    def action_focus_list(self) -> None:
-        self.fleet_list.options.focus()
-
-    def action_back_to_list(self) -> None:
-        """Esc in the conversation with nothing running: back to the list, on the open conversation's row."""
-        if self.current is not None:
-            self.fleet_list.select_key(conv_key(*self.current))
-        self.fleet_list.options.focus()
-
-    def action_toggle_bell(self) -> None:
-        if self.preferences is not None:
-            self.preferences.bell = not self.preferences.bell
-            self._save_preferences()
-            self.notify(f"Bell {'on' if self.preferences.bell else 'off'}", markup=False)
-
-    def action_refresh(self) -> None:
-        self.fleet.poke()
-
-    def action_start_filter(self) -> None:
-        self.fleet_list.action_start_filter()
-
-    def action_cycle_sort(self) -> None:
-        self.fleet_list.action_cycle_sort()
-
-    def action_copy(self) -> None:
-        self.view.log_widget.action_copy()
-
     # ------------------------------------------------------------------ which actions apply
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -605,29 +362,14 @@ class OpenHandsApp(App[None]):
         return self.applies(action)
 
     def action_state(self) -> ActionState:
-        session = self.session
-        status = session.status if session is not None else None
-        busy = session is not None and (
-            status is ExecutionStatus.RUNNING or (session.turn.active and not session.turn.saw_running)
-        )
         focused = self.focused
         target = self._target_key()
-        return ActionState(
+        return ActionState.of(
+            self.session,
             in_view=focused is not None and self.view in focused.ancestors_with_self,
-            open=session is not None,
-            busy=busy,
-            interrupting=session is not None and session.turn.interrupting,
-            running=status is ExecutionStatus.RUNNING,
             pausing=self.view.pausing,
-            resumable=session is not None
-            and (
-                status is ExecutionStatus.PAUSED
-                or session.hold is not None
-                or (bool(session.outbox.items) and not busy)
-            ),
             target=target is not None,
-            target_waiting=target is not None
-            and self.watchlist.status(target) is ExecutionStatus.WAITING_FOR_CONFIRMATION,
+            target_status=self.watchlist.status(target) if target is not None else None,
         )
 
     def applies(self, action: str) -> bool:
@@ -636,6 +378,7 @@ class OpenHandsApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        owners = {Owner.LIST: self.fleet_list, Owner.LOG: self.view.log_widget}
         for action in actions.palette(self.action_state()):
-            callback = getattr(self, action.method)
+            callback = getattr(owners.get(action.owner, self), action.method)
             yield SystemCommand(action.palette or action.title, f"{action.help} ({action.keys_text})", callback)

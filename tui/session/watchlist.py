@@ -139,9 +139,10 @@ class WatchList:
         if watch.worker is not None:
             watch.worker.cancel()
 
-    def unwatch_all(self) -> None:
-        for key in list(self.watched):
-            self.unwatch(key)
+    def unsubscribe_all(self) -> None:
+        """Stop listening to every session (the UI is going away; its workers end with it)."""
+        for watch in self.watched.values():
+            watch.unsubscribe()
 
     def session(self, key: Key | None) -> ConversationSession | None:
         watch = self.watched.get(key) if key is not None else None

@@ -1,0 +1,258 @@
+"""What the app's actions do: the handlers of `actions.ACTIONS` and the dialogs they open.
+
+`UserActions` is the base of `OpenHandsApp`, which routes the messages and owns the workers. Every call that
+reaches a server runs in a background worker (`do`): the UI never waits on a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from textual import on
+from textual.app import App
+
+from tui.client import AgentServerError
+from tui.config import Preferences
+from tui.protocol import StartConversationRequest
+from tui.session import ConversationSession, Fleet, WatchList, conv_key
+from tui.session.watchlist import Key
+
+from . import render
+from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
+from .screens.help import HelpScreen
+from .widgets.conversation_list import ConversationList
+from .widgets.conversation_view import ConversationView
+from .widgets.message_input import MessageInput
+from .widgets.queue_view import QueueView
+
+
+def describe(error: BaseException) -> str:
+    """What a person reads about a failure (the typed client errors carry one)."""
+    if isinstance(error, AgentServerError):
+        return error.message
+    return str(error) or type(error).__name__
+
+
+class UserActions(App[None]):
+    fleet: Fleet
+    preferences: Preferences | None
+    watchlist: WatchList
+    view: ConversationView
+    fleet_list: ConversationList
+
+    @property
+    def current(self) -> Key | None:
+        return self.watchlist.current
+
+    @property
+    def session(self) -> ConversationSession | None:
+        return self.watchlist.current_session
+
+    async def _guard(self, coro: Coroutine[Any, Any, object], what: str) -> None:
+        """Run a coroutine; any failure becomes a notification, never a crash."""
+        try:
+            await coro
+        except Exception as error:
+            self.notify(f"{what}: {describe(error)}", severity="error", markup=False, timeout=8)
+
+    def do(self, coro: Coroutine[Any, Any, object], what: str) -> None:
+        """Fire-and-forget a session/fleet call in the background (the UI never waits on a server)."""
+        self.run_worker(self._guard(coro, what), group="ops", exit_on_error=False)
+
+    def _save_preferences(self) -> None:
+        try:
+            if self.preferences is not None:
+                self.preferences.save()
+        except Exception:
+            pass  # a read-only state directory costs the preference, not the app
+
+    async def open_conversation(self, server: str, cid: str) -> None:
+        raise NotImplementedError  # OpenHandsApp
+
+    def refresh_fleet(self) -> None:
+        raise NotImplementedError  # OpenHandsApp
+
+    # ------------------------------------------------------------------ sending and turn control
+
+    @on(MessageInput.Submit)
+    def _submit(self, message: MessageInput.Submit) -> None:
+        self.send(interrupt=message.interrupt)
+
+    def send(self, *, interrupt: bool = False) -> None:
+        box = self.view.input
+        session = self.session
+        if not box.text.strip():
+            if interrupt and session is not None:
+                self.action_interrupt()
+            return
+        if session is None:
+            hint = (
+                "This conversation was deleted on the server; ctrl+n starts a new one."
+                if self.view.deleted
+                else "Open a conversation first (or ctrl+n for a new one)."
+            )
+            self.notify(hint, severity="warning", markup=False)
+            return
+        self.do(session.submit(box.take(), interrupt=interrupt), "send")
+
+    def action_send_now(self) -> None:
+        self.send()
+
+    def action_stop_and_send(self) -> None:
+        self.send(interrupt=True)
+
+    def action_interrupt(self) -> None:
+        if self.session is not None:
+            self.do(self.session.interrupt(), "interrupt")
+
+    def action_pause(self) -> None:
+        if self.session is not None:
+            self.view.set_pausing()
+            self.notify("Pausing after the current step (a running tool finishes first).", markup=False)
+            self.do(self.session.pause(), "pause")
+            self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        if self.session is not None:
+            self.do(self.session.resume(), "resume")
+
+    def _target_key(self) -> Key | None:
+        """The conversation an action applies to: the highlighted row when the list has focus, else the open one."""
+        if self.fleet_list.options.has_focus:
+            row = self.fleet_list.highlighted
+            if row is not None:
+                return (row.server, row.id)
+        return self.current
+
+    def action_approve(self) -> None:
+        key = self._target_key()
+        if key is not None:
+            self.do(self.watchlist.watch(key).approve(), "approve")
+
+    def action_reject(self) -> None:
+        key = self._target_key()
+        if key is None:
+            return
+        session = self.watchlist.watch(key)
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.do(session.reject(reason.strip() or None), "reject")
+
+        question = f"Reject the pending action of “{self.watchlist.title(key)}” — reason (optional, enter to reject):"
+        self.push_screen(PromptScreen(question, placeholder="why not"), done)
+
+    @on(QueueView.Remove)
+    def _queue_remove(self, message: QueueView.Remove) -> None:
+        if self.session is not None:
+            self.session.remove_queued(message.item_id)
+
+    @on(QueueView.Move)
+    def _queue_move(self, message: QueueView.Move) -> None:
+        if self.session is not None:
+            self.session.move_queued(message.item_id, message.delta)
+
+    @on(QueueView.Edit)
+    def _queue_edit(self, message: QueueView.Edit) -> None:
+        session = self.session
+        if session is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text is not None and text.strip():
+                session.edit_queued(message.item_id, text)
+
+        self.push_screen(PromptScreen("Edit the queued message:", message.text, allow_empty=False), done)
+
+    # ------------------------------------------------------------------ conversations
+
+    def action_new_conversation(self) -> None:
+        servers = [e.name for e in self.fleet.servers]
+        if not servers:
+            self.notify("No server configured.", severity="error", markup=False)
+            return
+        session = self.session
+        model = session.info.model if session is not None and session.info is not None else ""
+
+        def done(result: NewConversation | None) -> None:
+            if result is not None:
+                self.do(self.create_conversation(result), "create")
+
+        server = self.current[0] if self.current else None
+        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.input.text)
+        self.push_screen(screen, done)
+
+    async def create_conversation(self, spec: NewConversation) -> None:
+        request = StartConversationRequest.build(
+            model=spec.model,
+            working_dir=spec.working_dir,
+            base_url=spec.base_url,
+            api_key=spec.api_key,
+            confirm=spec.confirm,
+        )
+        info = await self.fleet.create(spec.server, request)
+        self.refresh_fleet()
+        await self.open_conversation(spec.server, info.id)
+        if spec.first_message.strip() and self.session is not None:
+            if self.view.input.text == spec.first_message:
+                self.view.input.take()
+            await self.session.submit(spec.first_message)
+        self.notify("Conversation created", markup=False, timeout=3)
+
+    def action_rename(self) -> None:
+        key = self._target_key()
+        if key is None:
+            return
+
+        def done(title: str | None) -> None:
+            if title is not None and title.strip():
+                self.do(self.fleet.rename(*key, title.strip()), "rename")
+
+        self.push_screen(PromptScreen("Rename the conversation:", self.watchlist.title(key), allow_empty=False), done)
+
+    def action_delete(self) -> None:
+        key = self._target_key()
+        if key is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.do(self._delete(key), "delete")
+
+        title = render.one_line(self.watchlist.title(key), 50)
+        self.push_screen(ConfirmScreen(f"Delete “{title}” on {key[0]}? This cannot be undone.", yes="Delete"), done)
+
+    async def _delete(self, key: Key) -> None:
+        self.watchlist.deleting.add(key)  # our own delete: no "deleted by someone else" when it vanishes
+        await self.fleet.delete(*key)
+        was_open = self.current == key
+        self.watchlist.gone(key)
+        if was_open:
+            await self.view.unbind()
+        self.refresh_fleet()
+        self.notify("Conversation deleted", markup=False, timeout=3)
+
+    # ------------------------------------------------------------------ small actions
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_list(self) -> None:
+        self.fleet_list.options.focus()
+
+    def action_back_to_list(self) -> None:
+        """Esc in the conversation with nothing running: back to the list, on the open conversation's row."""
+        if self.current is not None:
+            self.fleet_list.select_key(conv_key(*self.current))
+        self.fleet_list.options.focus()
+
+    def action_toggle_bell(self) -> None:
+        if self.preferences is not None:
+            self.preferences.bell = not self.preferences.bell
+            self._save_preferences()
+            self.notify(f"Bell {'on' if self.preferences.bell else 'off'}", markup=False)
+
+    def action_refresh(self) -> None:
+        self.fleet.poke()
