@@ -47,5 +47,5 @@ class HelpScreen(ModalScreen[None]):
             )
             yield Static(help_table())
 
-    async def action_dismiss(self, result=None) -> None:
+    async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -12,7 +12,7 @@ from typing import cast
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -80,7 +80,10 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     return Group(grid, Text("  " + detail, style=style, overflow="fold"))
 
 
-def _server_sig(row: ServerRow, now: float) -> tuple:
+ServerSig = tuple[str, str, str, int | None, int]
+
+
+def _server_sig(row: ServerRow, now: float) -> ServerSig:
     """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
     retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
     return row.name, row.state, row.message if row.state == "error" else "", retry, len(row.conversations)
@@ -200,7 +203,7 @@ class ConversationList(Vertical):
         self._dirty: set[str] = set()
         self._dirty_timer: Timer | None = None
         self._width = -1
-        self._server_shown: dict[str, tuple] = {}  # what each server line shows (`_server_sig`)
+        self._server_shown: dict[str, ServerSig] = {}  # what each server line shows (`_server_sig`)
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
         self._counts_shown: Text | None = None
@@ -287,7 +290,7 @@ class ConversationList(Vertical):
 
     # ------------------------------------------------------------------ rendering
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.key in NAV_KEYS and self._options.has_focus:
             self._navigated_at = time.monotonic()
 
