@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import RenderableType
 from rich.text import Text
 from textual.app import App
 from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.reactive import reactive
+from textual.visual import VisualType
 from textual.widgets import OptionList
 
 __all__ = ["LineOptionList", "app_is_live", "character_key", "keymap_token"]
@@ -68,7 +68,7 @@ class LineOptionList(OptionList):
         padding = self.get_component_styles("option-list--option").padding
         return max(0, self.scrollable_content_region.width - self._get_left_gutter_width() - padding.width)
 
-    def set_line_prompt(self, option_id: str, prompt: RenderableType) -> bool:
+    def set_line_prompt(self, option_id: str, prompt: VisualType) -> bool:
         """Replace a one-line option's prompt and repaint that line only. False when the option is not there."""
         try:
             index = self.get_option_index(option_id)

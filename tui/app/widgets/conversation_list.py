@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import cast
 
 from rich.console import Group
 from rich.table import Table
@@ -344,23 +343,31 @@ class ConversationList(Vertical):
                 counts[row.status] = counts.get(row.status, 0) + 1
         opts = self.options
         order = [o.id for o in options]
-        if order == [o.id for o in opts.options] and self._width == width:
-            # Same rows in the same places (a poll that changed nothing, or a few fields): touch only the
-            # lines whose text changed, instead of rebuilding (and re-measuring) every option.
-            for new, _existing in zip(options, opts.options, strict=False):
-                if new.id is not None and new.id.startswith("c\x1f"):
-                    opts.set_line_prompt(new.id, cast(Text, new.prompt))
-            for server in self.servers:
-                key = f"s\x1f{server.name}"
-                sig = _server_sig(server, now)
-                if self._server_shown.get(key) != sig:
-                    self._server_shown[key] = sig
-                    opts.replace_option_prompt(key, server_prompt(server, now))
-            self._order = [k for k in order if k in self._rows]
-            self._update_counts(counts)
-            return
-        self._width = width
         self._order = [k for k in order if k in self._rows]
+        if order == [o.id for o in opts.options] and self._width == width:
+            self._patch(options, now)
+        else:
+            self._replace(options, now, width)
+        self._update_counts(counts)
+
+    def _patch(self, options: list[Option], now: float) -> None:
+        """Same rows in the same places (a poll that changed nothing, or a few fields): touch only the lines
+        whose text changed, instead of rebuilding (and re-measuring) every option."""
+        opts = self.options
+        for new in options:
+            if new.id is not None and new.id.startswith("c\x1f"):
+                opts.set_line_prompt(new.id, new.prompt)
+        for server in self.servers:
+            key = f"s\x1f{server.name}"
+            sig = _server_sig(server, now)
+            if self._server_shown.get(key) != sig:
+                self._server_shown[key] = sig
+                opts.replace_option_prompt(key, server_prompt(server, now))
+
+    def _replace(self, options: list[Option], now: float, width: int) -> None:
+        """Rows came, went or moved: set every option again, keeping the highlighted row."""
+        opts = self.options
+        self._width = width
         self._server_shown = {f"s\x1f{server.name}": _server_sig(server, now) for server in self.servers}
         previous = opts.highlighted_option.id if opts.highlighted_option is not None else self.current
         opts.set_options(options)
@@ -369,7 +376,6 @@ class ConversationList(Vertical):
             opts.highlighted = opts.get_option_index(target)
         elif self._rows:
             opts.highlighted = opts.get_option_index(next(iter(self._rows)))
-        self._update_counts(counts)
 
     def _update_counts(self, counts: dict[ExecutionStatus, int]) -> None:
         text = Text()
