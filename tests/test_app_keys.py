@@ -8,7 +8,7 @@ from textual.widget import Widget
 
 from tests.fixtures_demo import FAST_KNOBS
 from tests.snapshot_apps.fixed import build_app
-from tests.snapshot_apps.harness import make_app, wait_for
+from tests.snapshot_apps.harness import create, make_app, wait_for
 from tui.app import actions
 from tui.app.actions import ACTIONS, Owner
 from tui.app.app import OpenHandsApp
@@ -208,3 +208,28 @@ async def test_no_printable_key_acts_on_a_server(seeded_server, tmp_path):
         assert await _server_state(seeded_server.base_url, cid) == before, "nothing approved, rejected, sent, deleted"
         assert not session.outbox.items and not session.turn.interrupting
         assert session.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
+
+
+async def test_approve_and_reject_from_the_list_use_the_conversations_keys_and_name_the_action(demo_server, tmp_path):
+    from textual.widgets import Static
+
+    app = make_app(demo_server.base_url, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        waiting = await create(pilot, app, "confirm: clean the build directory", confirm=True)
+        session = app.session
+        await wait_for(pilot, lambda: session.status is ExecutionStatus.WAITING_FOR_CONFIRMATION, what="waiting")
+        await wait_for(pilot, lambda: session.pending_actions(), what="the pending action known")
+        await create(pilot, app)  # another one open: the waiting one is only a row in the list
+        app.fleet_list.focus_rows()
+        app.fleet_list.select_key(conv_key("demo", waiting))
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert isinstance(app.screen, PromptScreen)
+        assert "rm -rf build" in str(app.screen.query_one(".title", Static).render())
+        await pilot.press("escape")  # cancelled: nothing rejected
+        await pilot.pause()
+        assert session.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
+        await pilot.press("ctrl+y")
+        await wait_for(pilot, lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION, 20, "approved")
+        assert any("Approved" in n.message and "rm -rf build" in n.message for n in app._notifications)

@@ -117,7 +117,7 @@ class OpenHandsApp(UserActions):
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
         self.refresh_fleet()
         # First run: nothing is open, so the list has the keys (arrows + enter open one right away).
-        self.fleet_list.options.focus()
+        self.fleet_list.focus_rows()
         self.call_after_refresh(_freeze_heap)
 
     def _fleet_change(self, change: FleetChange) -> None:
@@ -304,7 +304,7 @@ class OpenHandsApp(UserActions):
         session, previous = self.watchlist.open(key)
         self.fleet_list.select_key(conv_key(server, cid))
         await self.view.bind(session)
-        self.view.input.focus()
+        self.view.focus_input()
         self.update_row(key)
         if previous is not None:
             self.update_row(previous)

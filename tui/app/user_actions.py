@@ -80,9 +80,8 @@ class UserActions(App[None]):
         self.send(interrupt=message.interrupt)
 
     def send(self, *, interrupt: bool = False) -> None:
-        box = self.view.input
         session = self.session
-        if not box.text.strip():
+        if not self.view.draft.strip():
             if interrupt and session is not None:
                 self.action_interrupt()
             return
@@ -94,7 +93,7 @@ class UserActions(App[None]):
             )
             self.notify(hint, severity="warning", markup=False)
             return
-        self.do(session.submit(box.take(), interrupt=interrupt), "send")
+        self.do(session.submit(self.view.take_draft(), interrupt=interrupt), "send")
 
     def action_send_now(self) -> None:
         self.send()
@@ -119,16 +118,28 @@ class UserActions(App[None]):
 
     def _target_key(self) -> Key | None:
         """The conversation an action applies to: the highlighted row when the list has focus, else the open one."""
-        if self.fleet_list.options.has_focus:
+        if self.fleet_list.rows_focused:
             row = self.fleet_list.highlighted
             if row is not None:
                 return (row.server, row.id)
         return self.current
 
+    def _pending(self, key: Key, session: ConversationSession) -> str:
+        """What an approval would let run, named for the user: “title”: command; command."""
+        parts = []
+        for action in session.pending_actions()[-3:]:
+            tool, summary, command, _thought = render.action_parts(action)
+            parts.append(render.one_line(command or summary or tool, 80))
+        return f"“{render.one_line(self.watchlist.title(key), 40)}”: " + ("; ".join(parts) or "the pending action")
+
     def action_approve(self) -> None:
         key = self._target_key()
-        if key is not None:
-            self.do(self.watchlist.watch(key).approve(), "approve")
+        if key is None:
+            return
+        session = self.watchlist.watch(key)
+        if key != self.current:  # from the list: say what it let run, the conversation is not on screen
+            self.notify(f"Approved {self._pending(key, session)}", markup=False)
+        self.do(session.approve(), "approve")
 
     def action_reject(self) -> None:
         key = self._target_key()
@@ -140,7 +151,7 @@ class UserActions(App[None]):
             if reason is not None:
                 self.do(session.reject(reason.strip() or None), "reject")
 
-        question = f"Reject the pending action of “{self.watchlist.title(key)}” — reason (optional, enter to reject):"
+        question = f"Reject {self._pending(key, session)} — reason (optional, enter to reject):"
         self.push_screen(PromptScreen(question, placeholder="why not"), done)
 
     @on(QueueView.Remove)
@@ -180,7 +191,7 @@ class UserActions(App[None]):
                 self.do(self.create_conversation(result), "create")
 
         server = self.current[0] if self.current else None
-        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.input.text)
+        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.draft)
         self.push_screen(screen, done)
 
     async def create_conversation(self, spec: NewConversation) -> None:
@@ -195,8 +206,8 @@ class UserActions(App[None]):
         self.refresh_fleet()
         await self.open_conversation(spec.server, info.id)
         if spec.first_message.strip() and self.session is not None:
-            if self.view.input.text == spec.first_message:
-                self.view.input.take()
+            if self.view.draft == spec.first_message:
+                self.view.take_draft()
             await self.session.submit(spec.first_message)
         self.notify("Conversation created", markup=False, timeout=3)
 
@@ -240,13 +251,13 @@ class UserActions(App[None]):
             self.push_screen(HelpScreen())
 
     def action_focus_list(self) -> None:
-        self.fleet_list.options.focus()
+        self.fleet_list.focus_rows()
 
     def action_back_to_list(self) -> None:
         """Esc in the conversation with nothing running: back to the list, on the open conversation's row."""
         if self.current is not None:
             self.fleet_list.select_key(conv_key(*self.current))
-        self.fleet_list.options.focus()
+        self.fleet_list.focus_rows()
 
     def action_toggle_bell(self) -> None:
         if self.preferences is not None:

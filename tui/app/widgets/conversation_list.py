@@ -221,6 +221,14 @@ class ConversationList(Vertical):
     def options(self) -> FleetOptions:
         return self._options
 
+    @property
+    def rows_focused(self) -> bool:
+        """The rows (not the filter box) have the keys."""
+        return self._options.has_focus
+
+    def focus_rows(self) -> None:
+        self._options.focus()
+
     # ------------------------------------------------------------------ data in
 
     def set_servers(self, servers: list[ServerRow]) -> None:

@@ -114,6 +114,18 @@ class ConversationView(Vertical):
         return self._input
 
     @property
+    def draft(self) -> str:
+        """What is in the message box."""
+        return self._input.text
+
+    def take_draft(self) -> str:
+        """Empty the message box (remembering the text in its history) and return what it held."""
+        return self._input.take()
+
+    def focus_input(self) -> None:
+        self._input.focus()
+
+    @property
     def queue(self) -> QueueView:
         return self._queue
 
