@@ -7,6 +7,7 @@ from textual.widgets import Input, TextArea
 
 from tests.fixtures_demo import FAST_KNOBS
 from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
+from tui.app.textual_private import notifications
 from tui.demo import DemoServer
 from tui.protocol import ExecutionStatus
 
@@ -101,7 +102,7 @@ async def test_background_notification(slow_server, tmp_path):
             timeout=15,
             what="notified",
         )
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in notifications(app)]
         assert any("finished" in m for m in messages), messages
 
 

@@ -14,6 +14,7 @@ from tui.app.actions import ACTIONS, Owner
 from tui.app.app import OpenHandsApp
 from tui.app.screens.dialogs import ConfirmScreen, NewConversationScreen, PromptScreen
 from tui.app.screens.help import KEYS, HelpScreen
+from tui.app.textual_private import notifications
 from tui.app.widgets.conversation_list import ConversationList, FleetOptions, conv_key
 from tui.app.widgets.event_log import EventLog
 from tui.app.widgets.message_input import MessageInput
@@ -232,4 +233,4 @@ async def test_approve_and_reject_from_the_list_use_the_conversations_keys_and_n
         assert session.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
         await pilot.press("ctrl+y")
         await wait_for(pilot, lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION, 20, "approved")
-        assert any("Approved" in n.message and "rm -rf build" in n.message for n in app._notifications)
+        assert any("Approved" in n.message and "rm -rf build" in n.message for n in notifications(app))

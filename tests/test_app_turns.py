@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.snapshot_apps.harness import create, log_text, make_app, wait_for
+from tui.app.textual_private import crash
 from tui.protocol import ExecutionStatus
 from tui.session import ChangeKind
 
@@ -219,4 +220,4 @@ async def test_quit_while_streaming_is_clean(tmp_path):
             await wait_for(pilot, lambda: app.view.log_widget.token_stream.text, timeout=15, what="streaming")
             await pilot.press("ctrl+q")
         assert app.return_code in (0, None)
-        assert app._exception is None
+        assert crash(app) is None

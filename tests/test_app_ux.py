@@ -6,6 +6,7 @@ import pytest
 
 from tests.fixtures_demo import FAST_KNOBS
 from tests.snapshot_apps.harness import Prefs, conv_rows, create, make_app, wait_for
+from tui.app.textual_private import notifications
 from tui.config import Preferences
 from tui.demo import DemoServer
 from tui.protocol import ExecutionStatus
@@ -136,7 +137,7 @@ async def test_copy_selected_event(seeded_server, tmp_path):
         await pilot.press("c")
         await wait_for(pilot, lambda: copied, what="clipboard written")
         assert copied == [log.selected_text] and "echo hello" in copied[0]
-        assert any(n.message.startswith("Copied") for n in app._notifications)
+        assert any(n.message.startswith("Copied") for n in notifications(app))
 
 
 async def test_theme_saved_and_restored(demo_server, tmp_path, monkeypatch):

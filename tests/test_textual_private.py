@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from tui.app import textual_private
 from tui.app.actions import PRINTABLE
-from tui.app.textual_private import LineOptionList, app_is_live, character_key, keymap_token
+from tui.app.textual_private import LineOptionList, app_is_live, character_key, crash, keymap_token, notifications
 
 APP_DIR = Path(textual_private.__file__).parent
 
@@ -70,6 +70,10 @@ async def test_app_is_live_only_while_running():
     assert not app_is_live(app)
     async with app.run_test() as pilot:
         assert app_is_live(app)
+        assert crash(app) is None
+        app.notify("hello", timeout=30)
+        await pilot.pause()
+        assert [n.message for n in notifications(app)] == ["hello"]
         token = keymap_token(app)
         app.set_keymap({"quit": "ctrl+x"})
         assert keymap_token(app) != token

@@ -12,11 +12,12 @@ from rich.text import Text
 from textual.app import App
 from textual.geometry import Region
 from textual.keys import _character_to_key
+from textual.notifications import Notification
 from textual.reactive import reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
-__all__ = ["LineOptionList", "app_is_live", "character_key", "keymap_token"]
+__all__ = ["LineOptionList", "app_is_live", "character_key", "crash", "keymap_token", "notifications"]
 
 
 def character_key(char: str) -> str:
@@ -34,6 +35,16 @@ def app_is_live(app: App[Any]) -> bool:
 def keymap_token(app: App[Any]) -> int:
     """Changes when the user's keymap is replaced (the footer must then be rebuilt): `App._keymap`."""
     return id(app._keymap)
+
+
+def notifications(app: App[Any]) -> list[Notification]:
+    """The toasts the app holds now (`App._notifications`): what the user was told, for tests and diagnostics."""
+    return list(app._notifications)
+
+
+def crash(app: App[Any]) -> BaseException | None:
+    """The exception that ended the app, if one did (`App._exception`)."""
+    return app._exception
 
 
 class LineOptionList(OptionList):
