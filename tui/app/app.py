@@ -264,7 +264,11 @@ class OpenHandsApp(UserActions):
             self._notice(key, session, change)
             return
         connection = session.connection
-        if connection.state is ConnectionState.STOPPED and isinstance(connection.error, NotFound):
+        if (
+            kind is ChangeKind.CONNECTION
+            and connection.state is ConnectionState.STOPPED
+            and isinstance(connection.error, NotFound)
+        ):
             self.fleet.forget(*key)  # the list drops it now; the view says "deleted"
             await self._gone(key)
             return
