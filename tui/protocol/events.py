@@ -326,6 +326,13 @@ class SecurityAnalysisEvent(Event):
         value = self.risks.get(action_id)
         return None if value is None else SecurityRisk.parse(value)
 
+    @property
+    def highest(self) -> SecurityRisk:
+        """The highest risk of the batch (UNKNOWN when it names no action)."""
+        return max(
+            (SecurityRisk.parse(v) for v in self.risks.values()), key=lambda r: r.rank, default=SecurityRisk.UNKNOWN
+        )
+
 
 class UnknownEvent(Event):
     """A kind this client does not know, or a known kind whose body did not validate. Keeps the raw JSON."""
