@@ -29,6 +29,7 @@ from tui.protocol import (
     RuntimeStatus,
     SecurityAnalysisEvent,
     SecurityRisk,
+    ServerErrorEvent,
     ServerInfo,
     SessionErrorFrame,
     StreamingDeltaEvent,
@@ -344,3 +345,15 @@ def test_a_durable_frame_with_an_unknown_event_kind_keeps_it():
     assert isinstance(frame, DurableFrame) and frame.seq == 3 and isinstance(frame.event, UnknownEvent)
     assert frame.to_wire() == body
     assert json.loads(json.dumps(frame.to_wire())) == body
+
+
+def test_a_message_frame_on_a_full_server_is_recognised_on_both_sockets():
+    path = by_name("capacity_429")
+    legacy = [parse_event(b) for b in socket_bodies(path, "events")]
+    errors = [e for e in legacy if isinstance(e, ServerErrorEvent)]
+    assert errors and all(e.is_run_limit for e in errors) and "Message saved" in errors[0].detail
+    frames = [parse_session_frame(b) for b in socket_bodies(path, "session")]
+    session_errors = [f for f in frames if isinstance(f, SessionErrorFrame)]
+    assert session_errors and all(f.is_run_limit for f in session_errors)
+    other = parse_session_frame({"type": "error", "code": "ValidationError", "detail": "x"})
+    assert isinstance(other, SessionErrorFrame) and not other.is_run_limit

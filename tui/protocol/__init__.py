@@ -14,6 +14,7 @@ from .conversation import (
 )
 from .events import (
     EVENT_CLASSES,
+    RUN_LIMIT_CODE,
     SEARCH_KIND_PATHS,
     ActionEvent,
     AgentErrorEvent,
@@ -64,6 +65,7 @@ from .workspace import ChildConversation, CreateChildRequest, GitChange, GitDiff
 
 __all__ = [
     "EVENT_CLASSES",
+    "RUN_LIMIT_CODE",
     "SEARCH_KIND_PATHS",
     "SESSION_FRAME_CLASSES",
     "SESSION_SOCKET_SINCE",

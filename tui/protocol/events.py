@@ -39,6 +39,10 @@ SEARCH_KIND_PATHS: dict[str, str] = {
 }
 
 
+# The `code` of a socket error when a message frame meets a full server (1.58): stored, not run.
+RUN_LIMIT_CODE = "ConversationRunLimitExceeded"
+
+
 class WireModel(BaseModel):
     """Lenient base: unknown fields are kept, nothing is frozen, re-serialising gives back what arrived."""
 
@@ -252,6 +256,11 @@ class ServerErrorEvent(Event):
     TRANSIENT: ClassVar[bool] = True
     code: str = ""
     detail: str = ""
+
+    @property
+    def is_run_limit(self) -> bool:
+        """1.58: a message frame hit the server's run limit; the message was stored but no run started."""
+        return self.code == RUN_LIMIT_CODE
 
 
 class Condensation(Event):

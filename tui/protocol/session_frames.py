@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field, ValidationError, field_validator
 
-from .events import Event, WireModel, parse_event
+from .events import RUN_LIMIT_CODE, Event, WireModel, parse_event
 
 
 class SessionFrame(WireModel):
@@ -99,6 +99,11 @@ class SessionErrorFrame(SessionFrame):
     TYPE: ClassVar[str] = "error"
     code: str = ""
     detail: str = ""
+
+    @property
+    def is_run_limit(self) -> bool:
+        """A message frame met a full server: the message was stored, no run started (retry `POST …/run`)."""
+        return self.code == RUN_LIMIT_CODE
 
 
 class UnknownFrame(SessionFrame):
