@@ -21,6 +21,7 @@ from tui.protocol import (
     ExecutionStatus,
     GitChange,
     GitDiff,
+    InitStatus,
     ItemAbortedFrame,
     ItemStartedFrame,
     MessageEvent,
@@ -357,3 +358,27 @@ def test_a_message_frame_on_a_full_server_is_recognised_on_both_sockets():
     assert session_errors and all(f.is_run_limit for f in session_errors)
     other = parse_session_frame({"type": "error", "code": "ValidationError", "detail": "x"})
     assert isinstance(other, SessionErrorFrame) and not other.is_run_limit
+
+
+ROUTE_MODELS = {
+    "/server_info": ServerInfo,
+    "/runtime": RuntimeInfo,
+    "/runtime/reprovision": RuntimeInfo,
+    "/git/diff": GitDiff,
+    "/tools/catalog": ToolCatalog,
+    "/children": ChildConversation,
+    "/api/init": InitStatus,
+}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_every_other_recorded_body_of_a_modelled_route_round_trips(path):
+    for line in lines(path):
+        if line["channel"] != "rest" or line.get("status") not in (200, 201):
+            continue
+        route, body = line["path"].split("?")[0], line["body"]
+        for suffix, model in ROUTE_MODELS.items():
+            if route.endswith(suffix):
+                assert model.model_validate(body).to_wire() == body, route
+        if route.endswith("/git/changes") or "/git/commits/" in route:
+            assert [GitChange.model_validate(c).to_wire() for c in body] == body
