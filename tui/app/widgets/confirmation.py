@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.protocol import ActionEvent, SecurityRisk
+from tui.protocol import ActionEvent
 
 from .. import render
 from ..render import styled
@@ -26,10 +24,7 @@ class ConfirmationPanel(Static):
         self.actions: list[ActionEvent] = []
         self.border_title = "waiting for your confirmation"
 
-    def set_actions(
-        self, actions: list[ActionEvent], active: bool, risks: Mapping[str, SecurityRisk | None] | None = None
-    ) -> None:
-        """`risks`: action id → the analyzer's verdict (`tui.protocol.risk_of`), which wins over the action's own."""
+    def set_actions(self, actions: list[ActionEvent], active: bool) -> None:
         self.actions = list(actions)
         self.set_class(active, "-active")
         if not active:
@@ -43,9 +38,8 @@ class ConfirmationPanel(Static):
             line.append(tool, style="bold yellow")
             if summary:
                 line.append("  " + render.one_line(summary, 150))
-            risk = (risks or {}).get(action.id) or action.risk
-            if risk is not SecurityRisk.UNKNOWN:
-                line.append(f"  risk: {risk.value}", style="bold red")
+            if action.security_risk and action.security_risk != "UNKNOWN":
+                line.append(f"  risk: {render.clean(action.security_risk)}", style="bold red")
             if command:
                 line.append("\n  ")
                 line.append(render.fold(command, 3)[0], style="cyan")

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.protocol import ExecutionStatus, risk_of
+from tui.protocol import ExecutionStatus
 
 from .. import render
 from .confirmation import ConfirmationPanel
@@ -264,5 +264,4 @@ class ConversationView(Vertical):
         if s is None:
             return
         waiting = s.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
-        pending = s.pending_actions() if waiting else []
-        self.confirmation.set_actions(pending, waiting, {a.id: risk_of(a.id, s.timeline) for a in pending})
+        self.confirmation.set_actions(s.pending_actions() if waiting else [], waiting)
