@@ -16,9 +16,12 @@ from tui.protocol import (
     MessageEvent,
     ObservationEvent,
     PauseEvent,
+    SecurityAnalysisEvent,
+    SecurityRisk,
     SystemPromptEvent,
     UnknownEvent,
     UserRejectObservation,
+    risk_label,
 )
 from tui.sanitize import json_text, one_line, strip_control
 
@@ -73,7 +76,9 @@ def event_markdown(event: Event) -> str | None:
         return f"### {who}\n\n{strip_control(event.text)}"
     if isinstance(event, ActionEvent):
         lines = [
-            f"### Action: {one_line(event.tool_name)}" + (f" ({one_line(event.summary)})" if event.summary else "")
+            f"### Action: {one_line(event.tool_name)}"
+            + (f" ({one_line(event.summary)})" if event.summary else "")
+            + (f" — risk: {event.risk.value}" if event.risk is not SecurityRisk.UNKNOWN else "")
         ]
         if event.thought_text:
             lines.append(f"> {one_line(event.thought_text, 2000)}")
@@ -94,6 +99,8 @@ def event_markdown(event: Event) -> str | None:
         return f"**Tool error ({one_line(event.tool_name)}):** {strip_control(event.error)}"
     if isinstance(event, ConversationErrorEvent):
         return f"**Error {one_line(event.code)}:** {strip_control(event.detail)}"
+    if isinstance(event, SecurityAnalysisEvent):
+        return f"*Security analysis ({one_line(event.analyzer) or 'analyzer'}): {risk_label(event.highest)}*"
     if isinstance(event, PauseEvent):
         return "*— paused —*"
     if isinstance(event, InterruptEvent):
@@ -128,7 +135,8 @@ def event_summary(event: Event) -> str:
         action = event.action or {}
         what = action.get("command") or action.get("message") or action.get("thought") or ""
         summary = f" ({one_line(event.summary, 60)})" if event.summary else ""
-        return f"{one_line(event.tool_name)}{summary}: {one_line(str(what), 120)}"
+        risk = f" [risk {event.risk.value}]" if event.risk is not SecurityRisk.UNKNOWN else ""
+        return f"{one_line(event.tool_name)}{summary}{risk}: {one_line(str(what), 120)}"
     if isinstance(event, ObservationEvent):
         mark = " (error)" if event.is_error else ""
         return f"{one_line(event.tool_name)}{mark} -> {one_line(event.text, 140)}"
@@ -140,6 +148,8 @@ def event_summary(event: Event) -> str:
         return f"{one_line(event.code)}: {one_line(event.detail, 140)}"
     if isinstance(event, SystemPromptEvent):
         return f"system prompt, {len(event.tools)} tools"
+    if isinstance(event, SecurityAnalysisEvent):
+        return f"security analysis: {risk_label(event.highest)} ({one_line(event.analyzer, 60)})"
     if isinstance(event, UnknownEvent):
         return one_line(event.summary_text, 140)
     return ""
