@@ -151,6 +151,11 @@ async def test_tab_moves_through_the_main_screen():
             seen.append(app.focused)
         assert set(seen) == set(chain)
         assert {app.fleet_list.options, app.view.input, app.view.queue} <= set(seen)
+        back = []
+        for _ in chain:
+            await pilot.press("shift+tab")
+            back.append(app.focused)
+        assert back[:-1] == list(reversed(seen[:-1]))
 
 
 # ------------------------------------------------------------------ stray keys
