@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
+TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"  # agent server 1.43.1
+TRANSCRIPTS_158 = Path(__file__).parent / "data" / "transcripts-1.58"  # agent server 1.58.2
 
 
-def transcript_files() -> list[Path]:
-    return sorted(TRANSCRIPTS.glob("*.jsonl"))
+def transcript_files(folder: Path = TRANSCRIPTS) -> list[Path]:
+    return sorted(folder.glob("*.jsonl"))
 
 
 def lines(path: Path) -> Iterator[dict[str, Any]]:

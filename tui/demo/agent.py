@@ -150,11 +150,20 @@ class Engine:
                 conv.first_user_text = text
                 self._spawn(self._autotitle(conv, text))
             conv.save_meta()
+            if conv.title_pending and not self.knobs.legacy:
+                await self._title_in_request(conv, text)
         if run and not conv.running:
             try:
                 self.start_run(conv)
             except RunLimitReached:
                 raise RunLimitReached(message_stored=True) from None
+
+    async def _title_in_request(self, conv: Conversation, text: str) -> None:
+        """1.58 answers the first message only after its title call (whose tokens land in ``stats``)."""
+        if llm_unreachable(conv.agent) or scenarios.scenario_word(text) == "error":
+            return  # the failing call is quick; the background task falls back to the text
+        await asyncio.sleep(self.knobs.title_seconds)
+        self._account_title(conv)
 
     async def _autotitle(self, conv: Conversation, text: str) -> None:
         """The real server's parallel title LLM call: REST-only title, its tokens go into stats."""
@@ -386,6 +395,16 @@ class Engine:
         """1.58 answers a message that arrived while the LLM wrote the turn's last reply in the same run."""
         return not self.knobs.legacy and bool(conv.pending) and conv.status == FINISHED
 
+    def _stats_first(self, conv: Conversation) -> None:
+        """1.58 publishes a step's ``stats`` before the events of its response."""
+        if not self.knobs.legacy:
+            conv.emit_stats()
+
+    def _stats_last(self, conv: Conversation) -> None:
+        """1.43 publishes them after (the accounting runs on another thread there)."""
+        if self.knobs.legacy:
+            conv.emit_stats()
+
     def _account(self, conv: Conversation, latency: float, response_id: str) -> None:
         prompt = 1200 + 180 * len(conv.stats.usages) + self.rng.randint(0, 90)
         conv.stats.record(prompt, self.rng.randint(20, 220), latency, response_id)
@@ -439,8 +458,12 @@ class Engine:
         conv.progress(slot.delta(kind, part))
 
     def _fail(self, conv: Conversation) -> None:
-        conv.set_status(ERROR)
-        first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+        if self.knobs.legacy:
+            conv.set_status(ERROR)
+            first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+        else:  # 1.58 reports the error before the status
+            first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+            conv.set_status(ERROR)
         conv.emit(wire.conversation_error_event(first["id"]))
 
     def _risk(self, conv: Conversation, step: ToolCall) -> str:
@@ -463,6 +486,8 @@ class Engine:
         """Turn the LLM's answer into events; True when the run is over."""
         slot_id = conv.stream_slot.claim() if conv.stream_slot else None
         if isinstance(step, Reply):
+            self._account(conv, latency, response_id)
+            self._stats_first(conv)
             conv.emit(
                 wire.message_event(
                     "agent",
@@ -473,29 +498,32 @@ class Engine:
                     reasoning=step.reasoning,
                 )
             )
-            self._account(conv, latency, response_id)
             conv.set_status(FINISHED)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Finish):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             action = conv.emit(self._finish_action(conv, step, response_id, slot_id))
             conv.emit(wire.observation_event(action, wire.finish_observation(step.message)))
             conv.set_status(FINISHED)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Stuck):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             conv.set_status(STUCK)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Flood):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             await self._flood(conv, step.count, response_id)
-            conv.emit_stats()
+            self._stats_last(conv)
             return False
         assert isinstance(step, ToolCall)
         self._account(conv, latency, response_id)
+        self._stats_first(conv)
         risk = self._risk(conv, step)
         action = conv.emit(tools.action(conv, step, response_id, slot_id, risk))
         if conv.security_analyzer and not self.knobs.legacy:
@@ -504,10 +532,10 @@ class Engine:
         if self._needs_confirmation(conv, step, risk):
             conv.waiting_actions = [(action, step)]
             conv.set_status(WAITING)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         await self._execute(conv, action, step)
-        conv.emit_stats()
+        self._stats_last(conv)
         return False
 
     async def _execute(self, conv: Conversation, action: dict[str, Any], step: ToolCall) -> None:

@@ -455,6 +455,7 @@ class Conversation:
             "stuck_detection": self.stuck_detection,
             "execution_status": self.status,
             "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
             "activated_path_rules": [],
             "invoked_skills": [],
@@ -470,6 +471,12 @@ class Conversation:
         }
         return wire.strip_none(value)
 
+    def rest_status(self) -> str:
+        """1.58's REST keeps saying ``running`` after ``/pause`` while the LLM call is still under way."""
+        if not self.legacy and self.status == PAUSED and self.running and self.phase == "llm":
+            return RUNNING
+        return self.status
+
     def info(self, sub_conversation_ids: list[str] | None = None) -> dict[str, Any]:
         """REST ``ConversationInfo`` (nulls kept, api_key null, with title and times)."""
         info = {
@@ -478,7 +485,7 @@ class Conversation:
             "persistence_dir": self.persistence_dir,
             "max_iterations": self.max_iterations,
             "stuck_detection": self.stuck_detection,
-            "execution_status": self.status,
+            "execution_status": self.rest_status(),
             "confirmation_policy": self.confirmation_policy,
             "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
