@@ -118,6 +118,10 @@ class Engine:
         self.rng = random.Random(1234)
         self._background: set[asyncio.Task] = set()
 
+    def spawn(self, coro) -> asyncio.Task:
+        """A background task of the server (cancelled at shutdown)."""
+        return self._spawn(coro)
+
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)

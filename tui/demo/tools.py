@@ -48,6 +48,7 @@ def action(conv: Conversation, step: ToolCall, response_id: str, event_id: str |
         thought=step.thought,
         event_id=event_id,
         security_risk=risk,
+        reasoning=step.reasoning,
     )
 
 
