@@ -243,3 +243,19 @@ async def test_coding_session_edits_files_runs_tests_and_git_reports_it(demo_ser
         assert (r.status_code, r.json()) == (422, {"detail": "path must be inside the conversation workspace"})
         r = await c.get(f"/api/conversations/{cid}/git/diff", params={"path": f"{workdir}/nope.py"})
         assert r.status_code == 400 and r.json()["detail"].startswith("File does not exist")
+
+
+async def test_the_scripted_agent_starts_child_conversations(demo_server):
+    async with httpx.AsyncClient(base_url=demo_server.base_url) as c:
+        parent = await _finished(c, "[child] split the work")
+        children = (await c.get(f"/api/conversations/{parent}")).json()["sub_conversation_ids"]
+        assert len(children) == 2
+        started = [
+            e["observation"]["conversation_id"]
+            for e in await events(c, parent, kind="ObservationEvent")
+            if e["tool_name"] == "start_child_conversation"
+        ]
+        assert started == children
+        for child in children:
+            info = await wait_status(c, child, {"finished"})
+            assert info["parent_conversation_id"] == parent and info["title"].startswith("Child: ")

@@ -283,7 +283,9 @@ class Engine:
             for action, _step in actions:
                 conv.emit(wire.reject_event(action, reason))
 
-    async def start_child(self, parent: Conversation, task: str, title: str | None, isolation: str) -> Conversation:
+    async def start_child(
+        self, parent: Conversation, task: str, title: str | None, isolation: str, wait_for_slot: bool = True
+    ) -> Conversation:
         """``POST /{id}/children``: a fresh history with the parent's configuration; it starts running at once."""
         cid = uuid.uuid4()
         workdir = parent.workspace.get("working_dir", "")
@@ -303,8 +305,20 @@ class Engine:
             parent_conversation_id=parent.id_str,
         )
         self.store.add(child)
-        await self.send_message(child, task, run=True)
+        try:
+            await self.send_message(child, task, run=True)
+        except RunLimitReached:
+            if wait_for_slot:
+                raise
+            self.spawn(self._run_when_free(child))  # the agent's own child waits for a slot
         return child
+
+    async def _run_when_free(self, conv: Conversation) -> None:
+        while not conv.deleted and not conv.running:
+            try:
+                self.start_run(conv)
+            except RunLimitReached:
+                await asyncio.sleep(0.1)
 
     def fork(self, source: Conversation, title: str | None, tags: dict[str, str] | None) -> Conversation:
         """``POST /{id}/fork``: a copy of the history under a new id, idle."""
@@ -545,7 +559,13 @@ class Engine:
     async def _execute(self, conv: Conversation, action: dict[str, Any], step: ToolCall) -> None:
         conv.current_action = action
         await asyncio.sleep(self.knobs.slow_seconds if step.slow else self.knobs.tool_seconds)
-        conv.emit(wire.observation_event(action, tools.observation(conv, step)))
+        if step.tool == "start_child_conversation" and step.child:
+            task, title = step.child
+            child = await self.start_child(conv, task, title, "shared", wait_for_slot=False)
+            observation = tools.child_observation(child.id_str, title)
+        else:
+            observation = tools.observation(conv, step)
+        conv.emit(wire.observation_event(action, observation))
         conv.current_action = None
 
     @staticmethod
