@@ -435,6 +435,8 @@ class Engine:
         started = time.monotonic()
         if isinstance(step, Fail) or llm_unreachable(conv.agent):
             delay = self.knobs.error_seconds
+            if conv.quick_failure:
+                delay = 0.0
             await asyncio.sleep(self.knobs.slow_seconds / 2 if delay is None else delay)
             raise LLMFailure()
         response_id = wire.new_response_id()

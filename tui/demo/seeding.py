@@ -78,9 +78,14 @@ async def demo_seed(store: Store, engine: Engine) -> list[Conversation]:
             persistence_dir=store.persistence_dir_for(cid),
             title=title,
         )
+        conv.quick_failure = True  # seeded: a failing LLM call returns at once
         store.add(conv)
         await engine.send_message(conv, text, run=True)
         made.append(conv)
+    # The error is there before the first client looks: a conversation in error is listed as such, not
+    # announced as something that just went wrong.
+    if made[3].run_task is not None:
+        await asyncio.wait([made[3].run_task], timeout=5)
     engine.spawn(_second_turn(engine, made[0], CODING_TASK))
     return made
 

@@ -364,6 +364,7 @@ class Conversation:
     parent_conversation_id: str | None = None
     forked_from_conversation_id: str | None = None
     legacy: bool = False  # shapes of 1.43.1 (set by the store)
+    quick_failure: bool = False  # a failing LLM call returns at once (the seeded error conversation)
     first_user_text: str = ""
     title_pending: bool = False  # the auto-title call has not been accounted yet
     on_persist: Callable[[Conversation, dict[str, Any] | None], None] | None = None
