@@ -259,3 +259,21 @@ async def test_the_scripted_agent_starts_child_conversations(demo_server):
         for child in children:
             info = await wait_status(c, child, {"finished"})
             assert info["parent_conversation_id"] == parent and info["title"].startswith("Child: ")
+
+
+async def test_edits_survive_a_restart_with_a_persist_dir(tmp_path):
+    srv = start_demo(persist_dir=tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url) as c:
+            cid = await _finished(c, "[edit] make hello.py")
+    finally:
+        srv.stop()
+    srv = start_demo(persist_dir=tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url) as c:
+            changes = await c.get(f"/api/conversations/{cid}/git/changes", params={"path": "/tmp/demo-ws"})
+            assert changes.json() == [{"status": "ADDED", "path": "hello.py"}]
+            diff = await c.get(f"/api/conversations/{cid}/git/diff", params={"path": "/tmp/demo-ws/hello.py"})
+            assert 'return f"Hello, {name}!"' in diff.json()["modified"]
+    finally:
+        srv.stop()

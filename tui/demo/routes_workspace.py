@@ -152,6 +152,7 @@ async def execute_bash_command(body: dict[str, Any], conv: Conversation = Depend
         before = conv.files.get(file, "")
         conv.originals.setdefault(file, before)
         conv.files[file] = before + m.group(2) + "\n"
+        conv.save_meta()
     return {
         "id": uuid.uuid4().hex,
         "timestamp": wire.utc_now(),

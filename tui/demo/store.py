@@ -545,6 +545,9 @@ class Conversation:
             "seed_count": self.seed_count,
             "stats": self.stats.to_json(),
             "parent_conversation_id": self.parent_conversation_id,
+            "forked_from_conversation_id": self.forked_from_conversation_id,
+            "files": self.files,
+            "originals": self.originals,
         }
 
 
@@ -683,6 +686,9 @@ class Store:
             seed_count=seed_count,
             stats=Stats.from_json(meta["stats"]),
             parent_conversation_id=meta.get("parent_conversation_id"),
+            forked_from_conversation_id=meta.get("forked_from_conversation_id"),
+            files=meta.get("files", {}),
+            originals=meta.get("originals", {}),
             legacy=self.legacy,
         )
         if seed_count:
