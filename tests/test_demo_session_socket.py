@@ -241,3 +241,25 @@ async def test_143_mode_has_no_session_socket(demo_server_143):
     assert info["version"] == "1.43.1" and "tool_catalog_v1" not in info["capabilities"]
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"{demo_server_143.ws_url}/sockets/session/{cid}")
+
+
+async def test_a_retried_stream_starts_a_higher_attempt_of_the_same_item(demo_server):
+    srv = demo_server
+    async with httpx.AsyncClient(base_url=srv.base_url) as c:
+        cid = (await c.post("/api/conversations", json=create_body(stream=True))).json()["id"]
+        async with websockets.connect(f"{srv.ws_url}/sockets/session/{cid}") as ws:
+            await next_frames(ws, lambda f: f["type"] == "transient")
+            await c.post(f"/api/conversations/{cid}/events", json=say("[retry]"))
+            frames = await next_frames(ws, final_snapshot)
+    started = [f for f in frames if f["type"] == "item_started"]
+    assert [s["attempt"] for s in started] == [1, 2] and len({s["item_id"] for s in started}) == 1
+    second = [f for f in frames if f["type"] == "delta" and f["attempt"] == 2]
+    assert [d["order"] for d in second] == list(range(len(second)))
+    assert len({d["chunk_id"] for d in frames if d["type"] == "delta"}) == 2
+    message = next(
+        f["event"]
+        for f in frames
+        if f["type"] == "durable" and f["event"]["kind"] == "MessageEvent" and f["event"]["source"] == "agent"
+    )
+    assert message["id"] == started[0]["item_id"]
+    assert "".join(d["content"] for d in second) == message["llm_message"]["content"][0]["text"]
