@@ -263,3 +263,16 @@ async def test_a_retried_stream_starts_a_higher_attempt_of_the_same_item(demo_se
     )
     assert message["id"] == started[0]["item_id"]
     assert "".join(d["content"] for d in second) == message["llm_message"]["content"][0]["text"]
+
+
+@pytest.mark.parametrize("socket", ["events", "session"])
+async def test_an_empty_query_key_is_refused_on_158(socket):
+    srv = start_demo(session_keys=[SESSION_KEY])
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url, headers={"X-Session-API-Key": SESSION_KEY}) as c:
+            cid = (await c.post("/api/conversations", json=create_body())).json()["id"]
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{srv.ws_url}/sockets/{socket}/{cid}?session_api_key=")
+        assert refused.value.response.status_code == 403
+    finally:
+        srv.stop()
