@@ -276,3 +276,62 @@ async def test_an_empty_query_key_is_refused_on_158(socket):
         assert refused.value.response.status_code == 403
     finally:
         srv.stop()
+
+
+async def test_resume_through_a_dropping_proxy_delivers_every_event_exactly_once(demo_server):
+    """A consumer that resumes with ``after_seq`` after every drop ends with the REST history, each seq once."""
+    from tests.proxy import DroppingProxy
+
+    srv = demo_server
+    proxy = await DroppingProxy("127.0.0.1", srv.port).start()
+    stop = asyncio.Event()
+    chaos = asyncio.create_task(proxy.chaos(stop, 0.05, 0.3, seed=11))
+    received: dict[int, str] = {}
+    last = -1
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url) as c:
+            cid = (await c.post("/api/conversations", json=create_body(stream=True))).json()["id"]
+
+            async def drive() -> None:
+                for text in ("flood 1500", "[bash]", "[think]", "flood 1500", "[slowfinish]"):
+                    await c.post(f"/api/conversations/{cid}/events", json=say(text))
+                    await wait_status(c, cid, {"finished"}, timeout=30)
+
+            driver = asyncio.create_task(drive())
+            url = f"ws://127.0.0.1:{proxy.port}/sockets/session/{cid}"
+            connects = 0
+            while True:
+                try:
+                    async with websockets.connect(f"{url}?after_seq={last}", max_size=None, open_timeout=2) as ws:
+                        connects += 1
+                        async for raw in ws:
+                            frame = json.loads(raw)
+                            if frame["type"] == "durable":
+                                assert frame["seq"] == last + 1, "a gap or a repeat"
+                                assert frame["seq"] not in received
+                                received[frame["seq"]] = frame["event"]["id"]
+                                last = frame["seq"]
+                            elif driver.done() and final_snapshot(frame):
+                                break
+                        else:
+                            continue
+                        break
+                except (OSError, websockets.WebSocketException, TimeoutError):
+                    await asyncio.sleep(0.02)
+            await driver
+            stop.set()
+            await chaos
+            history = []
+            page_id = None
+            while True:
+                params = {"limit": 100, **({"page_id": page_id} if page_id else {})}
+                page = (await c.get(f"/api/conversations/{cid}/events/search", params=params)).json()
+                history += [e["id"] for e in page["items"]]
+                page_id = page["next_page_id"]
+                if not page_id:
+                    break
+    finally:
+        stop.set()
+        await proxy.stop()
+    assert proxy.drops > 3 and connects > 3
+    assert [received[i] for i in range(len(received))] == history
