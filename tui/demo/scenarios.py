@@ -20,6 +20,7 @@ class Reply:
     text: str
     slow: bool = False
     reasoning: str = ""  # streamed first as reasoning, kept in ``llm_message.reasoning_content``
+    retry: bool = False  # the stream breaks half-way and the step streams again as attempt 2
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ToolCall:
     reasoning: str = ""
     edit: dict[str, Any] | None = None  # file_editor arguments, ``path`` relative to the working dir
     tasks: list[dict[str, str]] | None = None  # task_tracker plan
+    child: tuple[str, str] | None = None  # start_child_conversation: (task, title)
 
 
 @dataclass
@@ -94,6 +96,8 @@ HELP_TEXT = """Scenario words (put them anywhere in your message; a [tag] wins o
 - edit: create a file, edit it, run it
 - plan: the agent records a task plan
 - think: an answer with visible reasoning
+- retry: a streamed reply the provider retries half-way (a second attempt replaces the first)
+- child: the agent starts two child conversations (a tree in the list)
 - risk: a high-risk command (waits for confirmation when the conversation asks for risky actions)
 - help: this list
 
@@ -176,6 +180,8 @@ def scenario_word(text: str) -> str:
             "think",
             "risk",
             "slowfinish",
+            "child",
+            "retry",
         ):
             return {"tool": "bash", "long": "markdown"}.get(tag, tag)
     low = text.lower()
@@ -186,7 +192,7 @@ def scenario_word(text: str) -> str:
         return "flood"
     if "slowbash" in words or "slow tool" in low:
         return "slowbash"
-    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk"):
+    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk", "child", "retry"):
         if word in words:
             return word
     if "bash" in words or "tool" in words:
@@ -251,6 +257,26 @@ def plan_for(text: str) -> list[Step]:
         ]
     if word == "edit":
         return edit_session()
+    if word == "retry":
+        return [Reply(TEXT_ANSWER + " It was streamed twice: the first attempt broke half-way.", retry=True)]
+    if word == "child":
+        return [
+            ToolCall(
+                "child",
+                "",
+                "write the tests in a child",
+                tool="start_child_conversation",
+                child=("[edit] Write the tests", "Child: tests"),
+            ),
+            ToolCall(
+                "child",
+                "",
+                "review in a child",
+                tool="start_child_conversation",
+                child=("[plan] Review the change", "Child: review"),
+            ),
+            Finish("Started two child conversations: one writes the tests, one reviews the change."),
+        ]
     if word == "code":
         return coding_session()
     if word == "risk":

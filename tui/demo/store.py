@@ -364,6 +364,7 @@ class Conversation:
     parent_conversation_id: str | None = None
     forked_from_conversation_id: str | None = None
     legacy: bool = False  # shapes of 1.43.1 (set by the store)
+    quick_failure: bool = False  # a failing LLM call returns at once (the seeded error conversation)
     first_user_text: str = ""
     title_pending: bool = False  # the auto-title call has not been accounted yet
     on_persist: Callable[[Conversation, dict[str, Any] | None], None] | None = None
@@ -401,18 +402,21 @@ class Conversation:
             frame = json.dumps(on_wire)
             for queue in list(self.subscribers):
                 queue.put_nowait(frame)
-        if event["kind"] == "StreamingDeltaEvent":
+        if event["kind"] == "StreamingDeltaEvent" or not self.session_channels:
             return
-        for channel in list(self.session_channels):
-            if seq is None:
-                channel.transient(on_wire)
-            else:
-                channel.durable(seq, on_wire)
+        if seq is None:
+            envelope = json.dumps({"type": "transient", "event": on_wire})
+        else:
+            envelope = json.dumps({"type": "durable", "seq": seq, "event": on_wire})
+        for channel in list(self.session_channels):  # serialized once for all of them
+            channel.publish(seq, envelope)
 
     def progress(self, frame: dict[str, Any]) -> None:
         """An ``item_started`` / ``delta`` / ``item_aborted`` frame: session sockets only, never stored."""
-        for channel in list(self.session_channels):
-            channel.progress(frame)
+        if self.session_channels:
+            text = json.dumps(frame)
+            for channel in list(self.session_channels):
+                channel.publish(None, text)
 
     def emit(self, event: dict[str, Any], persist: bool = True) -> dict[str, Any]:
         """Append ``event`` to the log (unless transient) and push it to every subscriber."""
@@ -455,6 +459,7 @@ class Conversation:
             "stuck_detection": self.stuck_detection,
             "execution_status": self.status,
             "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
             "activated_path_rules": [],
             "invoked_skills": [],
@@ -470,6 +475,12 @@ class Conversation:
         }
         return wire.strip_none(value)
 
+    def rest_status(self) -> str:
+        """1.58's REST keeps saying ``running`` after ``/pause`` while the LLM call is still under way."""
+        if not self.legacy and self.status == PAUSED and self.running and self.phase == "llm":
+            return RUNNING
+        return self.status
+
     def info(self, sub_conversation_ids: list[str] | None = None) -> dict[str, Any]:
         """REST ``ConversationInfo`` (nulls kept, api_key null, with title and times)."""
         info = {
@@ -478,7 +489,7 @@ class Conversation:
             "persistence_dir": self.persistence_dir,
             "max_iterations": self.max_iterations,
             "stuck_detection": self.stuck_detection,
-            "execution_status": self.status,
+            "execution_status": self.rest_status(),
             "confirmation_policy": self.confirmation_policy,
             "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
@@ -537,6 +548,9 @@ class Conversation:
             "seed_count": self.seed_count,
             "stats": self.stats.to_json(),
             "parent_conversation_id": self.parent_conversation_id,
+            "forked_from_conversation_id": self.forked_from_conversation_id,
+            "files": self.files,
+            "originals": self.originals,
         }
 
 
@@ -675,6 +689,9 @@ class Store:
             seed_count=seed_count,
             stats=Stats.from_json(meta["stats"]),
             parent_conversation_id=meta.get("parent_conversation_id"),
+            forked_from_conversation_id=meta.get("forked_from_conversation_id"),
+            files=meta.get("files", {}),
+            originals=meta.get("originals", {}),
             legacy=self.legacy,
         )
         if seed_count:
