@@ -1,17 +1,20 @@
 """Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet."""
 
 from .changes import ChangeKind, SessionChange
-from .conversation import Connection, ConnectionState, ConversationSession, Turn
+from .conversation import Connection, ConnectionState, ConversationSession
 from .fleet import Fleet, FleetChange, ServerEntry, ServerState
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
 from .tokens import OrphanedText, TokenBuffer
+from .turns import Delivery, DeliveryDecision, StatusDecision, Turn, TurnRules
 
 __all__ = [
     "ChangeKind",
     "Connection",
     "ConnectionState",
     "ConversationSession",
+    "Delivery",
+    "DeliveryDecision",
     "Fleet",
     "FleetChange",
     "ItemState",
@@ -23,7 +26,9 @@ __all__ = [
     "ServerEntry",
     "ServerState",
     "SessionChange",
+    "StatusDecision",
     "Timeline",
     "TokenBuffer",
     "Turn",
+    "TurnRules",
 ]

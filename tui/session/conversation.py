@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,6 +22,7 @@ from tui.client import (
     AgentServerError,
     Connected,
     Disconnected,
+    EventStream,
     Frame,
     NotFound,
     Stopped,
@@ -50,6 +51,7 @@ from .changes import ChangeKind, SessionChange
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
 from .tokens import TokenBuffer
+from .turns import Delivery, StatusDecision, Turn, TurnRules
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +78,6 @@ class Connection:
     error: AgentServerError | None = None
 
 
-@dataclass(slots=True)
-class Turn:
-    active: bool = False
-    started_at: float | None = None  # epoch seconds, for the elapsed-time display
-    saw_running: bool = False
-    interrupting: bool = False
-    item_id: str | None = None  # the outbox item that started this turn, if we did
-    item_text: str | None = None
-    # The newest user message before this turn: a snapshot still naming it predates the turn.
-    prior_user_message_id: str | None = None
-    since: str | None = None  # newest event timestamp held when the turn began (reconcile window)
-    generation: int = 0
-
-
 def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
     if not timestamp:
         return None
@@ -99,7 +87,7 @@ def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
         return None
 
 
-def _default_stream(client: AgentClient, conversation_id: str):
+def _default_stream(client: AgentClient, conversation_id: str) -> EventStream:
     return client.event_stream(conversation_id)
 
 
@@ -120,12 +108,11 @@ class ConversationSession:
         self.server_name = server_name
         self.info = info
         self.timeline = Timeline()
-        self.status = info.status if info else ExecutionStatus.UNKNOWN
+        self.rules = TurnRules(info.status if info else ExecutionStatus.UNKNOWN)
         self.usage = info.usage if info else UsageTotals()
         self.confirms_actions = info.confirms_actions if info else False
         self.tokens = TokenBuffer()
         self.connection = Connection()
-        self.turn = Turn()
         self.outbox = Outbox(outbox_store, client.base_url, conversation_id)
         # Why the queue is not being delivered although the agent is not busy (None: it is delivered).
         self.hold: str | None = None
@@ -138,7 +125,7 @@ class ConversationSession:
         self._changed = asyncio.Event()
         self._synced_once = False
         self._sending: OutboxItem | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._malformed_frames = 0
         self._batch: MergeResult | None = None  # while a batch of frames is applied
         # None: load the whole history on the first sync. N: load only the newest N events first (a view shows
@@ -147,6 +134,14 @@ class ConversationSession:
         self._older_cursor: str | None = None
 
     # ------------------------------------------------------------------ observers
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return self.rules.status
+
+    @property
+    def turn(self) -> Turn:
+        return self.rules.turn
 
     @property
     def title(self) -> str:
@@ -200,7 +195,7 @@ class ConversationSession:
         """Follow the conversation until cancelled or the server refuses it for good (bad key, deleted)."""
         stream = self._stream_factory(self.client, self.id)
         self._stream = stream
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[object] = asyncio.Queue()
         done = object()
 
         async def pump() -> None:
@@ -251,13 +246,13 @@ class ConversationSession:
             if self.connection.state is not ConnectionState.STOPPED:
                 self._set_connection(ConnectionState.STOPPED, "closed")
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
@@ -344,8 +339,7 @@ class ConversationSession:
         info = await self.client.get_conversation(self.id)
         self.info = info
         self.confirms_actions = info.confirms_actions
-        if self.status is ExecutionStatus.UNKNOWN:
-            self._apply_status(info.status, snapshot=False)
+        self._act(self.rules.observe_rest(info.status, now=time.time()))
         if self.usage == UsageTotals():
             self._set_usage(info.usage)
         self._emit(ChangeKind.INFO)
@@ -416,20 +410,11 @@ class ConversationSession:
         self.confirms_actions = state.confirms_actions
         if state.stats is not None:
             self._set_usage(state.usage)
-        turn = self.turn
-        if (
-            turn.active
-            and turn.item_id is not None
-            and turn.prior_user_message_id is not None
-            and state.last_user_message_id == turn.prior_user_message_id
-        ):
-            # A snapshot from before our message (an interrupt sends two; the second can arrive after we sent).
-            return
-        self._apply_status(state.status, snapshot=True)
+        self._act(self.rules.observe_snapshot(state.status, state.last_user_message_id, now=time.time()))
 
     def _apply_field(self, key: str, value: Any) -> None:
         if key == "execution_status":
-            self._apply_status(ExecutionStatus.parse(value), snapshot=False)
+            self._act(self.rules.observe_field(ExecutionStatus.parse(value), now=time.time()))
         elif key == "stats":
             self._set_usage(UsageTotals.from_stats(value))
 
@@ -438,46 +423,29 @@ class ConversationSession:
             self.usage = usage
             self._emit(ChangeKind.USAGE)
 
-    def _apply_status(self, status: ExecutionStatus, *, snapshot: bool) -> None:
-        if status is ExecutionStatus.UNKNOWN:
+    def _act(self, decision: StatusDecision) -> None:
+        """Carry out what the turn rules decided about one observed status."""
+        if decision.ignored:
             return
-        changed = status is not self.status
-        self.status = status
-        turn = self.turn
-        if status is ExecutionStatus.RUNNING:
-            if not turn.active:
-                self._begin_turn(None)
-                turn = self.turn
-            turn.saw_running = True
-        else:
-            if turn.interrupting:
-                turn.interrupting = False
-                self._emit(ChangeKind.TURN)
-            if status is ExecutionStatus.PAUSED and self.tokens.orphan("interrupted"):
-                self._emit(ChangeKind.TOKENS)
-        if changed:
+        if decision.turn_changed:
+            if decision.began:
+                self.turn.since = self.timeline.newest_timestamp
+                self.turn.prior_user_message_id = self._newest_user_message_id()
+            self._emit(ChangeKind.TURN)
+        if decision.status_changed:
             self._emit(ChangeKind.STATUS)
-        # The post-run snapshot ends a turn; a per-field error/stuck does too (no snapshot may follow).
-        ends = (
-            status is not ExecutionStatus.RUNNING
-            and turn.active
-            and turn.saw_running
-            and (snapshot or status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK))
-        )
-        if ends:
-            self._end_turn(status)
-        elif not turn.active:
+        if decision.ended is not None:
+            self._spawn(self._settle_turn(self.turn, decision.ended))
+        elif decision.check_queue:
             self._maybe_deliver()
 
     def _begin_turn(self, item: OutboxItem | None) -> None:
-        self.turn = Turn(
-            active=True,
-            started_at=time.time(),
+        self.rules.begin(
             item_id=item.id if item else None,
             item_text=item.text if item else None,
             since=self.timeline.newest_timestamp,
             prior_user_message_id=self._newest_user_message_id(),
-            generation=self.turn.generation + 1,
+            now=time.time(),
         )
         self._emit(ChangeKind.TURN)
 
@@ -488,18 +456,14 @@ class ConversationSession:
                 return event.id
         return None
 
-    def _end_turn(self, status: ExecutionStatus) -> None:
-        turn = self.turn
-        turn.active = False
-        self._spawn(self._settle_turn(turn, status))
-
     async def _settle_turn(self, turn: Turn, status: ExecutionStatus) -> None:
         """One reconcile after the terminal snapshot, then the turn is over for everyone waiting on it."""
         with contextlib.suppress(AgentServerError):
             await self._reconcile(turn.since)
         with contextlib.suppress(AgentServerError):
             await self.refresh_info()  # the title may have arrived (REST only)
-        if self.tokens.orphan(str(status)):
+        reason = TurnRules.cut_off_reason(status)
+        if reason is not None and self.tokens.orphan(reason):
             self._emit(ChangeKind.TOKENS)
         if turn.item_id is not None:
             self.settled[turn.item_id] = status
@@ -510,22 +474,19 @@ class ConversationSession:
     # ------------------------------------------------------------------ the outbox
 
     def _maybe_deliver(self) -> None:
-        if self._sending is not None or self.turn.active or not self.outbox:
-            return
-        if self.connection.state is not ConnectionState.LIVE:
-            return
-        if self.status.is_busy():
-            return
-        if self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION:
-            self._set_hold("waiting for your approval: approve or reject first")
-            return
-        if self.hold is not None:
-            return
         head = self.outbox.head()
-        if head is None or head.state is not ItemState.QUEUED:
-            return
-        self._sending = head
-        self._spawn(self._send(head))
+        decision = self.rules.delivery(
+            sending=self._sending is not None,
+            queued=head is not None,
+            head_ready=head is not None and head.state is ItemState.QUEUED,
+            live=self.connection.state is ConnectionState.LIVE,
+            hold=self.hold,
+        )
+        if decision.action is Delivery.HOLD:
+            self._set_hold(decision.reason)
+        elif decision.action is Delivery.SEND and head is not None:
+            self._sending = head
+            self._spawn(self._send(head))
 
     def _set_hold(self, reason: str | None) -> None:
         if reason != self.hold:
@@ -542,12 +503,12 @@ class ConversationSession:
         except Unreachable as error:
             # Uncertain: the message may have arrived. The history decides, once the server answers again.
             self._notice(f"{self.title}: sending may have failed ({error.message}); will check when back")
-            self.turn.active = False
+            self.rules.send_failed()
             self._sending = None
             self._spawn(self._check_uncertain_later())
             return
         except AgentServerError as error:
-            self.turn.active = False
+            self.rules.send_failed()
             with contextlib.suppress(AgentServerError):
                 await self._reconcile(self.turn.since)
             if self._arrived(item):
@@ -571,10 +532,10 @@ class ConversationSession:
             return
         with contextlib.suppress(AgentServerError):
             info = await self.client.get_conversation(self.id)
-            if self.turn is turn and turn.active and not turn.saw_running and not info.status.is_busy():
-                turn.saw_running = True
-                self.status = info.status
-                self._end_turn(info.status)
+            ended = self.rules.never_started(turn, info.status)
+            if ended is not None:
+                self._emit(ChangeKind.STATUS)
+                self._spawn(self._settle_turn(turn, ended))
 
     async def _check_uncertain_later(self) -> None:
         delay = 1.0
@@ -624,12 +585,12 @@ class ConversationSession:
         """Stop the running turn now. The queue stays; with `hold` it waits until the user continues."""
         if hold:
             self._set_hold("interrupted: send a message or resume to continue")
-        self.turn.interrupting = True
+        self.rules.interrupt_requested()
         self._emit(ChangeKind.TURN)
         try:
             await self.client.interrupt(self.id)
         except AgentServerError:
-            self.turn.interrupting = False
+            self.rules.interrupt_failed()
             self._emit(ChangeKind.TURN)
             raise
 
