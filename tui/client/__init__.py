@@ -15,6 +15,19 @@ from .errors import (
     summarize_validation,
 )
 from .rest import BATCH_GET_MAX, PAGE_LIMIT, AgentClient, normalize_base_url
+from .session_stream import (
+    Delta,
+    Durable,
+    ItemAborted,
+    ItemStarted,
+    Oversized,
+    SessionError,
+    SessionItem,
+    SessionStream,
+    Synced,
+    Transient,
+    session_url,
+)
 from .stream import Connected, Disconnected, EventStream, Frame, Stopped, StreamItem, decode_frame, events_url
 
 __all__ = [
@@ -24,15 +37,25 @@ __all__ = [
     "AgentServerError",
     "Conflict",
     "Connected",
+    "Delta",
     "Disconnected",
     "Dormant",
+    "Durable",
     "EventStream",
     "Frame",
     "InvalidRequest",
+    "ItemAborted",
+    "ItemStarted",
     "NotFound",
+    "Oversized",
     "ServerFailure",
+    "SessionError",
+    "SessionItem",
+    "SessionStream",
     "Stopped",
     "StreamItem",
+    "Synced",
+    "Transient",
     "Unauthorized",
     "Unreachable",
     "decode_frame",
@@ -41,5 +64,6 @@ __all__ = [
     "error_from_response",
     "events_url",
     "normalize_base_url",
+    "session_url",
     "summarize_validation",
 ]

@@ -54,6 +54,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .session_stream import SessionStream
     from .stream import EventStream
 
 __all__ = ["BATCH_GET_MAX", "PAGE_LIMIT", "AgentClient", "normalize_base_url"]
@@ -581,3 +582,9 @@ class AgentClient:
             subject=self._subject(cid),
         )
         self._success(resp, subject=self._subject(cid))
+
+    def session_stream(self, conversation_id: str, *, after_seq: int | None = -1, **options: Any) -> SessionStream:
+        """A `SessionStream` (the resumable session socket, servers ≥ 1.46) with this client's key."""
+        from .session_stream import SessionStream
+
+        return SessionStream(self.base_url, conversation_id, self._session_key, after_seq=after_seq, **options)

@@ -238,7 +238,7 @@ class EventStream:
 
     async def _open(self) -> ClientConnection:
         return await connect(
-            self.url,
+            self._socket_url(),
             open_timeout=self.open_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -248,7 +248,18 @@ class EventStream:
             logger=_WS_LOGGER,
         )
 
-    async def _run(self) -> AsyncIterator[StreamItem]:
+    # Hooks for a socket with another URL or frame format (the session socket); see `session_stream.py`.
+    def _socket_url(self) -> str:
+        return self.url
+
+    def _decode(self, message: str | bytes) -> Any:
+        return decode_frame(message)
+
+    def _after_close(self, code: int, reason: str) -> list[Any]:
+        """Items to hand on after the socket closed with `code` (before the back-off)."""
+        return []
+
+    async def _run(self) -> AsyncIterator[Any]:
         stopped = self._fatal_for_id()
         if stopped is not None:
             yield stopped
@@ -301,7 +312,7 @@ class EventStream:
                     while True:
                         message = await ws.recv()
                         got_frame = True
-                        yield decode_frame(message)
+                        yield self._decode(message)
                 except ConnectionClosed as exc:
                     code, why = _close_info(exc)
                     if self._closing.is_set():
@@ -319,6 +330,8 @@ class EventStream:
                         yield Stopped(err.message, err)
                         return
                     reason = f"connection closed ({code}{' ' + why if why else ''})"
+                    for extra in self._after_close(code, why):
+                        yield extra
                 except OSError as exc:
                     reason = describe_transport_error(exc)
                 except (asyncio.CancelledError, GeneratorExit):
