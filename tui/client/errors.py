@@ -42,8 +42,8 @@ class Unauthorized(AgentServerError):
 
 
 class NotFound(AgentServerError):
-    """The conversation (or event) does not exist: 404, the 400 `Bad Request` of pause/interrupt/delete,
-    PATCH's `{"success": false}`, socket close 4004."""
+    """The conversation (or event) does not exist: 404 (1.58 for every route), the 400 `Bad Request` of
+    pause/interrupt/delete and PATCH's `{"success": false}` (1.43), socket close 4004."""
 
 
 class Conflict(AgentServerError):
@@ -56,6 +56,20 @@ class Dormant(AgentServerError):
 
 class InvalidRequest(AgentServerError):
     """400/422 (and other 4xx): the server rejected what we sent."""
+
+
+class ServerFull(AgentServerError):
+    """429: the server is at its limit of concurrent runs (agent server 1.58+). Never a delivery, and never retried
+    by the client itself: the caller decides. `stored` is True when the server kept what was sent before refusing
+    to run it (a message send: "Message saved, …"): then retry `POST …/run`, never the send. When False nothing was
+    stored (create, run, approve, start a child): repeat the same request later."""
+
+    def __init__(self, message: str, status: int | None = 429, detail: Any = None, *, stored: bool = False) -> None:
+        super().__init__(message, status, detail)
+        self.stored = stored
+
+    def __repr__(self) -> str:
+        return f"ServerFull({self.message!r}, status={self.status!r}, stored={self.stored!r})"
 
 
 class ServerFailure(AgentServerError):
@@ -130,6 +144,15 @@ def unauthorized_message(url: str) -> str:
     return f"wrong or missing session key for {display_url(url)}; {SESSION_KEY_HINT}"
 
 
+def server_full_message(url: str, stored: bool) -> str:
+    if stored:
+        return (
+            f"server {display_url(url)} is at its run limit; the message was saved but not answered yet "
+            "(start the run again later, do not resend it)"
+        )
+    return f"server {display_url(url)} is at its run limit; nothing was started, try again later"
+
+
 def dormant_message(url: str, state: str | None = None) -> str:
     st = f" (state '{state}')" if state else ""
     return f"the server at {display_url(url)} is waiting to be initialised{st}; wake it with `{INIT_HINT}`"
@@ -157,9 +180,9 @@ def error_from_response(
 
     `route_kind` says what kind of route answered, which changes how some statuses read:
       - "conversation": a route on one conversation (404 = it does not exist);
-      - "conversation_control": pause / interrupt / delete, where the real server answers an unknown
-        conversation with 400 `{"detail": "Bad Request"}` (mapped to `NotFound`);
-      - "event": get one event (the real server answers an unknown event id with a 500 `'Unknown event_id'`);
+      - "conversation_control": pause / interrupt / delete, where a 1.43 server answers an unknown
+        conversation with 400 `{"detail": "Bad Request"}` and 1.58 with 404 (both mapped to `NotFound`);
+      - "event": get one event (an unknown event id is a 500 `'Unknown event_id'` on 1.43, a 404 on 1.58);
       - "init": `/api/init` (401 = wrong init key, 404 = not a deferred-init server, 400 = already initialised);
       - anything else ("api", "list", "server"): a server-wide route (404 = wrong server or path prefix).
     `subject` names the thing asked for ("conversation 1234…") in the messages.
@@ -175,6 +198,11 @@ def error_from_response(
         if route_kind == "init":
             return Unauthorized(f"wrong or missing init key for {url}; set it with --init-key-env VAR", status, detail)
         return Unauthorized(unauthorized_message(url), status, detail)
+
+    if status == 429:
+        # 1.58's run limit. A message send is stored before the refusal and says so ("Message saved, but …").
+        stored = isinstance(detail, str) and detail.lstrip().lower().startswith("message saved")
+        return ServerFull(server_full_message(url, stored), status, detail, stored=stored)
 
     if status == 503:
         text = f"{exception or ''} {detail if isinstance(detail, str) else ''}"

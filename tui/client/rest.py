@@ -31,20 +31,27 @@ from pydantic import BaseModel, ValidationError
 
 from tui.protocol import (
     SEARCH_KIND_PATHS,
+    ChildConversation,
     ConfirmationResponseRequest,
     ConversationInfo,
     ConversationPage,
+    CreateChildRequest,
     Event,
+    GitChange,
+    GitDiff,
     InitRequest,
     InitStatus,
+    RuntimeInfo,
     SendMessageRequest,
     ServerInfo,
     StartConversationRequest,
+    ToolCatalog,
     parse_event,
 )
 
 from .errors import (
     AgentServerError,
+    InvalidRequest,
     NotFound,
     ServerFailure,
     Unreachable,
@@ -391,6 +398,9 @@ class AgentClient:
         self._success(resp, subject=self._subject(cid))
 
     async def rename_conversation(self, cid: str, title: str) -> None:
+        title = str(title).strip()  # as 1.58 stores it; a blank title is refused (422 on 1.58, stored "" by 1.43)
+        if not title:
+            raise InvalidRequest(f"a conversation title cannot be blank (not sent to {self.display_url})")
         resp = await self._request(
             "PATCH",
             self._conv_path(cid),
@@ -578,6 +588,108 @@ class AgentClient:
             self._conv_path(cid) + "/events/respond_to_confirmation",
             json=req.to_wire(),
             long=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        self._success(resp, subject=self._subject(cid))
+
+    # ----------------------------------------------------------------------------------------- 1.58+ routes
+    # Runtime, children, git and catalogs exist on agent server 1.58 (`ServerInfo.supports_runtime_routes`,
+    # `.supports_tool_catalog`); an older server answers 404, raised as `NotFound`. A full server answers 429 on a
+    # child create: `ServerFull`, nothing created, never retried here.
+
+    async def runtime(self, cid: str) -> RuntimeInfo:
+        """Whether the conversation's runtime can run it (`GET /{id}/runtime`)."""
+        resp = await self._request(
+            "GET", self._conv_path(cid) + "/runtime", route_kind="conversation", subject=self._subject(cid)
+        )
+        return self._model(resp, RuntimeInfo)
+
+    async def reprovision(self, cid: str) -> RuntimeInfo:
+        """Ask the server to bring the runtime back (`POST /{id}/runtime/reprovision`); its state afterwards."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/runtime/reprovision",
+            long=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, RuntimeInfo)
+
+    async def create_child(
+        self, cid: str, task: str, title: str | None = None, isolation: str | None = None
+    ) -> ChildConversation:
+        """Start a child conversation of `cid` that works on `task` at once (its first message). `isolation` is
+        "worktree" (the server's default: a git worktree when the parent's directory is a repository) or "shared".
+        Never resent on a dropped connection: a repeat would start a second child."""
+        if not str(task).strip():
+            raise InvalidRequest(f"a child conversation needs a task (not sent to {self.display_url})")
+        if isolation not in (None, "worktree", "shared"):
+            raise InvalidRequest(f"isolation must be 'worktree' or 'shared', not {isolation!r}")
+        body = CreateChildRequest.model_validate({"task": task, "title": title, "isolation": isolation}).to_wire()
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/children",
+            json=body,
+            long=True,
+            repeatable=False,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, ChildConversation)
+
+    async def git_changes(self, cid: str, path: str, *, ref: str | None = None) -> list[GitChange]:
+        """Changed files under `path` (absolute, inside the conversation's working dir), against the upstream
+        branch (or HEAD without a remote), or against `ref`."""
+        params = {"path": path} | ({"ref": ref} if ref else {})
+        resp = await self._request(
+            "GET",
+            self._conv_path(cid) + "/git/changes",
+            params=params,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        data = self._json(resp)
+        if not isinstance(data, list):
+            raise self._bad_shape(resp, "a list of changes")
+        return [self._model(resp, GitChange, item, use_data=True) for item in data]
+
+    async def git_diff(self, cid: str, path: str, *, ref: str | None = None) -> GitDiff:
+        """One file (absolute `path`) before and after, whole; `original` is "" for a new file."""
+        params = {"path": path} | ({"ref": ref} if ref else {})
+        resp = await self._request(
+            "GET",
+            self._conv_path(cid) + "/git/diff",
+            params=params,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, GitDiff)
+
+    async def tools_catalog(self) -> ToolCatalog:
+        """The tools this server can give an agent (`GET /api/tools/catalog`); offer `ToolCatalog.offerable`."""
+        resp = await self._request("GET", "api/tools/catalog", route_kind="server")
+        return self._model(resp, ToolCatalog)
+
+    async def set_confirmation_policy(self, cid: str, policy: Mapping[str, Any]) -> None:
+        """E.g. `{"kind": "AlwaysConfirm"}`, `{"kind": "ConfirmRisky", "threshold": "HIGH", "confirm_unknown": True}`."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/confirmation_policy",
+            json={"policy": dict(policy)},
+            idempotent=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        self._success(resp, subject=self._subject(cid))
+
+    async def set_security_analyzer(self, cid: str, analyzer: Mapping[str, Any] | None) -> None:
+        """E.g. `{"kind": "LLMSecurityAnalyzer"}`; None removes it (every risk is then UNKNOWN)."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/security_analyzer",
+            json={"security_analyzer": dict(analyzer) if analyzer is not None else None},
+            idempotent=True,
             route_kind="conversation",
             subject=self._subject(cid),
         )

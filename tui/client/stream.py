@@ -31,11 +31,13 @@ from tui.protocol import Event, UnknownEvent, parse_event
 
 from .errors import (
     AgentServerError,
+    Dormant,
     NotFound,
     Unauthorized,
     Unreachable,
     describe_transport_error,
     display_url,
+    dormant_message,
     unauthorized_message,
 )
 from .rest import normalize_base_url
@@ -50,6 +52,7 @@ _WS_LOGGER.setLevel(logging.INFO)
 CLOSE_AUTH_FAILED = 4001
 CLOSE_NOT_FOUND = 4004
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # full_state and system-prompt frames can be large
+DORMANT_RETRY = 5.0  # seconds between socket attempts while the server waits for `init` (capped by max_backoff)
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,14 @@ class Frame:
 @dataclass(frozen=True)
 class Disconnected:
     """The socket dropped or could not be opened; the stream sleeps `retry_in` seconds, then retries.
-    `attempt` is the number of consecutive failures (1 after the first drop)."""
+    `attempt` is the number of consecutive failures (1 after the first drop). `error` says why when it is
+    something a person can act on: `Dormant` for a 1.58 server that refuses sockets until `init` (the stream
+    keeps retrying slowly and resumes by itself once the server is initialised)."""
 
     reason: str
     retry_in: float
     attempt: int
+    error: AgentServerError | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,22 @@ class EventStream:
             return Stopped(err.message, err)
         return None
 
+    async def _dormant_error(self) -> Dormant | None:
+        """A 403 at the handshake is a wrong key, or (1.58) a dormant server refusing every socket until `init`:
+        ask `GET /api/init`. `Dormant` when it says so; None (a key problem) when it does not or cannot tell."""
+        from .rest import AgentClient
+
+        try:
+            async with AgentClient(self.base_url, self._session_key, timeout=self.open_timeout) as client:
+                state = await client.init_status()
+        except Dormant as exc:
+            return exc
+        except (AgentServerError, ValueError):
+            return None
+        if state is None or state.state == "ready":
+            return None
+        return Dormant(dormant_message(self.base_url, state.state), 403, state.state)
+
     async def _open(self) -> ClientConnection:
         return await connect(
             self._socket_url(),
@@ -269,16 +291,18 @@ class EventStream:
         connections = 0
         while not self._closing.is_set():
             reason: str
+            dormant: Dormant | None = None
             # -------------------------------------------------------------- open
             try:
                 finished, ws = await self._until_closing(self._open())
             except InvalidStatus as exc:
                 status = exc.response.status_code
-                if status in (401, 403):
+                dormant = await self._dormant_error() if status == 403 else None
+                if status in (401, 403) and dormant is None:
                     err: AgentServerError = Unauthorized(unauthorized_message(self.base_url), status)
                     yield Stopped(err.message, err)
                     return
-                reason = f"the server refused the socket with HTTP {status}"
+                reason = dormant.message if dormant is not None else f"the server refused the socket with HTTP {status}"
                 ws = None
                 finished = True
             except InvalidURI as exc:
@@ -354,7 +378,9 @@ class EventStream:
             # -------------------------------------------------------------- back off
             failures += 1
             delay = self._backoff(failures)
-            yield Disconnected(reason, delay, failures)
+            if dormant is not None:
+                delay = max(delay, min(DORMANT_RETRY, self.max_backoff))
+            yield Disconnected(reason, delay, failures, dormant)
             try:
                 await asyncio.wait_for(self._closing.wait(), timeout=delay)
                 return  # close() during the sleep
