@@ -16,19 +16,7 @@ from .errors import (
     summarize_validation,
 )
 from .rest import BATCH_GET_MAX, PAGE_LIMIT, AgentClient, normalize_base_url
-from .session_stream import (
-    Delta,
-    Durable,
-    ItemAborted,
-    ItemStarted,
-    Oversized,
-    SessionError,
-    SessionItem,
-    SessionStream,
-    Synced,
-    Transient,
-    session_url,
-)
+from .session_stream import Oversized, SessionItem, SessionStream, decode_session_frame, session_url
 from .stream import Connected, Disconnected, EventStream, Frame, Stopped, StreamItem, decode_frame, events_url
 
 __all__ = [
@@ -38,29 +26,23 @@ __all__ = [
     "AgentServerError",
     "Conflict",
     "Connected",
-    "Delta",
     "Disconnected",
     "Dormant",
-    "Durable",
     "EventStream",
     "Frame",
     "InvalidRequest",
-    "ItemAborted",
-    "ItemStarted",
     "NotFound",
     "Oversized",
     "ServerFailure",
     "ServerFull",
-    "SessionError",
     "SessionItem",
     "SessionStream",
     "Stopped",
     "StreamItem",
-    "Synced",
-    "Transient",
     "Unauthorized",
     "Unreachable",
     "decode_frame",
+    "decode_session_frame",
     "describe_transport_error",
     "display_url",
     "error_from_response",

@@ -4,15 +4,15 @@ agent server ≥ 1.46), reconnecting with the same back-off, ping and stop rules
     stream = SessionStream(base_url, cid, session_key, after_seq=-1)
     async for item in stream:
         match item:
-            case Connected(attempt): ...                 # socket open, auth frame sent
-            case Synced(from_seq, through_seq): ...      # first frame: replay covers (from_seq, through_seq]
-            case Durable(seq, event): ...                # one stored event; `seq` = its index in the log
-            case Transient(event): ...                   # published, not stored (`full_state` snapshots)
-            case ItemStarted() | Delta() | ItemAborted(): ...   # a streamed LLM output, keyed by the final event id
-            case SessionError(code, detail): ...         # the server refused a frame we sent
-            case Oversized(seq): ...                     # event `seq` is too large for the socket: read it over REST
-            case Frame(event): ...                       # a malformed frame (an UnknownEvent)
-            case Disconnected() | Stopped(): ...         # as for EventStream
+            case Connected(attempt): ...          # socket open, auth frame sent
+            case SyncFrame(): ...                 # first frame: replay covers (from_seq, through_seq]
+            case DurableFrame(seq, event): ...    # one stored event; `seq` = its index in the log
+            case TransientFrame(event): ...       # published, not stored (`full_state` snapshots)
+            case ItemStartedFrame() | DeltaFrame() | ItemAbortedFrame(): ...  # a streamed LLM output
+            case SessionErrorFrame(): ...         # the server refused a frame we sent
+            case Oversized(seq): ...              # event `seq` is too large for the socket: read it over REST
+            case UnknownFrame(): ...              # a malformed frame (unknown frame types are left out)
+            case Disconnected() | Stopped(): ...  # as for EventStream
 
 The stream keeps the cursor itself: every reconnect asks for `after_seq` = the highest `seq` handed on, so a drop,
 a slow-consumer close (1013 `slow_consumer`) or an oversized event (1013 `frame_too_large`, skipped: the consumer
@@ -24,89 +24,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from tui.protocol import Event, UnknownEvent, parse_event
+from tui.protocol import DurableFrame, SessionFrame, UnknownFrame, parse_session_frame
 
 from .rest import normalize_base_url
-from .stream import (
-    _WS_LOGGER,
-    MAX_FRAME_BYTES,
-    Connected,
-    Disconnected,
-    EventStream,
-    Frame,
-    Stopped,
-    decode_frame,
-)
+from .stream import _WS_LOGGER, MAX_FRAME_BYTES, Connected, Disconnected, EventStream, Stopped
 
-__all__ = [
-    "Delta",
-    "Durable",
-    "ItemAborted",
-    "ItemStarted",
-    "Oversized",
-    "SessionError",
-    "SessionItem",
-    "SessionStream",
-    "Synced",
-    "Transient",
-    "session_url",
-]
+__all__ = ["Oversized", "SessionItem", "SessionStream", "decode_session_frame", "session_url"]
 
 CLOSE_TRY_AGAIN = 1013  # `slow_consumer`, `frame_too_large`, too many connections
-
-
-@dataclass(frozen=True, slots=True)
-class Synced:
-    """The first frame after auth. History up to `through_seq` (None: the log is empty) is replayed first."""
-
-    from_seq: int | None
-    through_seq: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Durable:
-    seq: int
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class Transient:
-    event: Event
-
-
-@dataclass(frozen=True, slots=True)
-class ItemStarted:
-    item_id: str
-    attempt: int
-    anchor_seq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    item_id: str
-    attempt: int
-    order: int
-    kind: str  # "text" | "reasoning"
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class ItemAborted:
-    item_id: str
-    attempt: int
-    reason: str  # "cancelled" (interrupt), "no_durable_event", or an exception class name
-
-
-@dataclass(frozen=True, slots=True)
-class SessionError:
-    code: str
-    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +45,9 @@ class Oversized:
     """Event `seq` is over the socket's frame limit: the socket skips it and resumes after it; read it over REST."""
 
     seq: int
-    reason: str = field(default="frame_too_large")
 
 
-SessionItem = (
-    Connected
-    | Synced
-    | Durable
-    | Transient
-    | ItemStarted
-    | Delta
-    | ItemAborted
-    | SessionError
-    | Oversized
-    | Frame
-    | Disconnected
-    | Stopped
-)
+SessionItem = Connected | SessionFrame | Oversized | Disconnected | Stopped
 
 
 def session_url(base_url: str, conversation_id: str) -> str:
@@ -148,54 +65,22 @@ class _NoRedirect(connect):
         return exc
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _malformed(raw: dict[str, Any], problem: str) -> Frame:
-    kind = str(raw.get("type", "(no type)"))[:80]
-    return Frame(UnknownEvent(kind=f"session frame {kind}", raw=raw, parse_error=problem), raw)
-
-
-def decode_session_frame(message: str | bytes) -> SessionItem | None:
-    """One envelope → a typed item; None for a frame type this client does not know (ignored, as the protocol
-    asks). Never raises: anything malformed becomes a `Frame` holding an `UnknownEvent`."""
+def decode_session_frame(message: str | bytes) -> SessionFrame | None:
+    """One envelope → a frame model; None for a frame `type` this client does not know (ignored, as the protocol
+    asks). Never raises: anything malformed becomes an `UnknownFrame` with its `parse_error`."""
     if isinstance(message, (bytes, bytearray, memoryview)):
-        return decode_frame(message)  # not text: reported as malformed
+        try:
+            message = bytes(message).decode("utf-8")
+        except UnicodeDecodeError:
+            return UnknownFrame(type="(not UTF-8)", raw={}, parse_error="frame is not UTF-8 text")
     try:
         data = json.loads(message)
     except (ValueError, RecursionError):
-        return decode_frame(message)
-    if not isinstance(data, dict):
-        return decode_frame(message)
-    kind = data.get("type")
-    if kind == "durable":
-        seq, event = _int(data.get("seq")), data.get("event")
-        if seq is None or seq < 0 or not isinstance(event, dict):
-            return _malformed(data, "a durable frame without a valid seq and event")
-        return Durable(seq, parse_event(event))
-    if kind == "transient":
-        event = data.get("event")
-        if not isinstance(event, dict):
-            return _malformed(data, "a transient frame without an event")
-        return Transient(parse_event(event))
-    if kind in ("item_started", "delta", "item_aborted"):
-        item_id, attempt = data.get("item_id"), _int(data.get("attempt"))
-        if not isinstance(item_id, str) or not item_id or attempt is None:
-            return _malformed(data, f"a {kind} frame without item_id and attempt")
-        if kind == "item_started":
-            return ItemStarted(item_id, attempt, _int(data.get("anchor_seq")))
-        if kind == "item_aborted":
-            return ItemAborted(item_id, attempt, str(data.get("reason") or ""))
-        order, content = _int(data.get("order")), data.get("content")
-        if order is None or not isinstance(content, str):
-            return _malformed(data, "a delta frame without order and content")
-        return Delta(item_id, attempt, order, str(data.get("kind") or "text"), content)
-    if kind == "sync":
-        return Synced(_int(data.get("from_seq")), _int(data.get("through_seq")))
-    if kind == "error":
-        return SessionError(str(data.get("code") or ""), str(data.get("detail") or ""))
-    return None
+        return UnknownFrame(type="(not JSON)", raw={"text": message[:2000]}, parse_error="frame is not valid JSON")
+    frame = parse_session_frame(data)
+    if isinstance(frame, UnknownFrame) and frame.parse_error is None:
+        return None
+    return frame
 
 
 class SessionStream(EventStream):
@@ -219,7 +104,7 @@ class SessionStream(EventStream):
         return "Session" + super().__repr__()
 
     def __aiter__(self) -> AsyncIterator[SessionItem]:  # type: ignore[override]
-        return super().__aiter__()
+        return cast("AsyncIterator[SessionItem]", super().__aiter__())
 
     def _socket_url(self) -> str:
         return self.url if self.last_seq is None else f"{self.url}?after_seq={self.last_seq}"
@@ -238,7 +123,7 @@ class SessionStream(EventStream):
 
     def _decode(self, message: str | bytes) -> Any:
         item = decode_session_frame(message)
-        if isinstance(item, Durable) and (self.last_seq is None or item.seq > self.last_seq):
+        if isinstance(item, DurableFrame) and (self.last_seq is None or item.seq > self.last_seq):
             self.last_seq = item.seq
         return item
 

@@ -1,7 +1,8 @@
 """Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet."""
 
 from .changes import ChangeKind, SessionChange
-from .conversation import Connection, ConnectionState, ConversationSession
+from .conversation import Connection, ConnectionState, ConversationSession, Protocol
+from .cursor import CursorStore
 from .fleet import Fleet, FleetChange, ServerEntry, ServerState
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
@@ -13,6 +14,7 @@ __all__ = [
     "Connection",
     "ConnectionState",
     "ConversationSession",
+    "CursorStore",
     "Delivery",
     "DeliveryDecision",
     "Fleet",
@@ -23,6 +25,7 @@ __all__ = [
     "Outbox",
     "OutboxItem",
     "OutboxStore",
+    "Protocol",
     "ServerEntry",
     "ServerState",
     "SessionChange",
