@@ -361,6 +361,9 @@ class ConversationSession:
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        # Waiters may be waiting for the background work to end (`watch --until-done`): wake them.
+        self._changed.set()
+        self._changed = asyncio.Event()
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             message = error.message if isinstance(error, AgentServerError) else f"{type(error).__name__}: {error}"
