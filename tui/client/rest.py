@@ -42,6 +42,7 @@ from tui.protocol import (
     StartConversationRequest,
     parse_event,
 )
+from tui.sanitize import SECRET_FIELDS, register_secret
 
 from .errors import (
     AgentServerError,
@@ -52,6 +53,7 @@ from .errors import (
     error_from_response,
     unreachable,
 )
+from .tls import trust_context
 
 if TYPE_CHECKING:
     from .stream import EventStream
@@ -87,6 +89,20 @@ def _check_header_secret(value: str, what: str) -> str:
     return value
 
 
+def _register_secret_fields(value: Any, depth: int = 0) -> None:
+    if depth > 16:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and str(key).lower() in SECRET_FIELDS:
+                register_secret(item)
+            else:
+                _register_secret_fields(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _register_secret_fields(item, depth + 1)
+
+
 class _Attempt:
     """Watches one attempt through httpcore's trace hook: did it open a new connection, did headers arrive."""
 
@@ -115,6 +131,7 @@ class AgentClient:
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self._session_key = _check_header_secret(session_key, "session key") if session_key else None
+        register_secret(self._session_key)  # an echo of it from the server is masked wherever it is shown
         self.timeout = timeout
         self.long_timeout = long_timeout
         headers = {"Accept": "application/json", "User-Agent": "openhands-tui"}
@@ -127,7 +144,8 @@ class AgentClient:
             headers=headers,
             timeout=self._short,
             transport=transport,
-            follow_redirects=False,
+            follow_redirects=False,  # a redirect would carry the key's header to wherever it points
+            verify=trust_context(),
         )
 
     # ----------------------------------------------------------------------------------------- lifecycle
@@ -304,6 +322,8 @@ class AgentClient:
     async def init(self, init_key: str, session_keys: list[str] | None = None) -> InitStatus:
         """Wake a dormant server (`POST /api/init`, header `X-Init-API-Key`), optionally giving it session keys.
         The client keeps using the session key it was built with; make a new client for a new key."""
+        for secret in (init_key, *(session_keys or ())):
+            register_secret(secret)
         body = InitRequest(session_api_keys=list(session_keys) if session_keys is not None else None).to_wire()
         resp = await self._request(
             "POST",
@@ -376,7 +396,9 @@ class AgentClient:
         if req.conversation_id is None:
             # Our own id makes a repeated POST harmless: the server answers 200 with the same conversation.
             req = req.model_copy(update={"conversation_id": str(uuid.uuid4())})
-        resp = await self._request("POST", "api/conversations", json=req.to_wire(), route_kind="api")
+        wire = req.to_wire()
+        _register_secret_fields(wire)  # the LLM key: masked if the agent ever prints it
+        resp = await self._request("POST", "api/conversations", json=wire, route_kind="api")
         return self._model(resp, ConversationInfo)
 
     async def delete_conversation(self, cid: str) -> None:
