@@ -56,18 +56,16 @@ class HostileHTTP:
 
     async def __aexit__(self, *exc: object) -> None:
         self._server.close()
-        for task in list(getattr(self, "_tasks", ())):
-            task.cancel()
+        for writer in list(getattr(self, "_writers", ())):
+            writer.close()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._tasks = getattr(self, "_tasks", set())
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+        self._writers = getattr(self, "_writers", set())
+        self._writers.add(writer)
         received = bytearray()
         self.raw.append(b"")
         index = len(self.raw) - 1

@@ -42,7 +42,7 @@ from tui.protocol import (
     StartConversationRequest,
     parse_event,
 )
-from tui.sanitize import SECRET_FIELDS, register_secret
+from tui.sanitize import SECRET_FIELDS, one_line, register_secret
 
 from .errors import (
     AgentServerError,
@@ -242,10 +242,10 @@ class AgentClient:
         try:
             return resp.json()
         except Exception as exc:
-            snippet = " ".join(resp.text[:80].split()) if resp.content else "(empty body)"
+            snippet = f"“{one_line(resp.text[:400], 80)}”" if resp.content else "(empty body)"
             raise ServerFailure(
                 f"{self.display_url} sent a response to {resp.request.method} {resp.request.url.path} that is not "
-                f"JSON: {snippet!r}",
+                f"JSON: {snippet}",
                 resp.status_code,
                 type(exc).__name__,
             ) from None

@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect as _Connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from tui.protocol import Event, UnknownEvent, parse_event
-from tui.sanitize import register_secret
+from tui.sanitize import one_line, register_secret
 
 from .errors import (
     AgentServerError,
@@ -93,6 +93,9 @@ class Disconnected:
     retry_in: float
     attempt: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", one_line(self.reason, 300))  # it may quote the server
+
 
 @dataclass(frozen=True)
 class Stopped:
@@ -100,6 +103,9 @@ class Stopped:
 
     reason: str
     error: AgentServerError
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", one_line(self.reason, 1000))
 
 
 StreamItem = Connected | Frame | Disconnected | Stopped
