@@ -16,8 +16,8 @@ agent server ≥ 1.46), reconnecting with the same back-off, ping and stop rules
 
 The stream keeps the cursor itself: every reconnect asks for `after_seq` = the highest `seq` handed on, so a drop,
 a slow-consumer close (1013 `slow_consumer`) or an oversized event (1013 `frame_too_large`, skipped: the consumer
-reads it over REST) loses nothing and repeats nothing. The key goes in the first frame, never in the URL; a
-redirect is not followed (the auth frame would go to wherever it points).
+reads it over REST) loses nothing and repeats nothing. The key goes in the first frame, never in the URL; the
+socket is opened as the events socket is (`open_socket`: no redirect followed, the same TLS trust store).
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
 
-from websockets.asyncio.client import ClientConnection, connect
-
 from tui.protocol import DurableFrame, SessionFrame, UnknownFrame, parse_session_frame
 
 from .rest import normalize_base_url
-from .stream import _WS_LOGGER, MAX_FRAME_BYTES, Connected, Disconnected, EventStream, Stopped
+from .stream import Connected, Disconnected, EventStream, Stopped
 
 __all__ = ["Oversized", "SessionItem", "SessionStream", "decode_session_frame", "session_url"]
 
@@ -56,13 +54,6 @@ def session_url(base_url: str, conversation_id: str) -> str:
     scheme, rest = base.split("://", 1)
     ws_scheme = "wss" if scheme.lower() == "https" else "ws"
     return f"{ws_scheme}://{rest}/sockets/session/{quote(str(conversation_id), safe='')}"
-
-
-class _NoRedirect(connect):
-    """`connect` that treats a redirect as a refusal: the auth frame must only go to the server we were given."""
-
-    def process_redirect(self, exc: Exception) -> Exception | str:
-        return exc
 
 
 def decode_session_frame(message: str | bytes) -> SessionFrame | None:
@@ -108,18 +99,6 @@ class SessionStream(EventStream):
 
     def _socket_url(self) -> str:
         return self.url if self.last_seq is None else f"{self.url}?after_seq={self.last_seq}"
-
-    async def _open(self) -> ClientConnection:
-        return await _NoRedirect(
-            self._socket_url(),
-            open_timeout=self.open_timeout,
-            ping_interval=self.ping_interval,
-            ping_timeout=self.ping_timeout,
-            close_timeout=self.close_timeout,
-            max_size=MAX_FRAME_BYTES,
-            user_agent_header="openhands-tui",
-            logger=_WS_LOGGER,
-        )
 
     def _decode(self, message: str | bytes) -> Any:
         item = decode_session_frame(message)
