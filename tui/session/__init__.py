@@ -1,5 +1,6 @@
 """Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet."""
 
+from .capacity import create_when_room, retry_while_full
 from .changes import ChangeKind, SessionChange
 from .conversation import Connection, ConnectionState, ConversationSession, Protocol
 from .cursor import CursorStore
@@ -34,4 +35,6 @@ __all__ = [
     "TokenBuffer",
     "Turn",
     "TurnRules",
+    "create_when_room",
+    "retry_while_full",
 ]

@@ -61,6 +61,7 @@ from tui.protocol import (
 )
 from tui.sanitize import one_line
 
+from .capacity import CAPACITY_BACKOFF, retry_while_full
 from .changes import ChangeKind, SessionChange
 from .cursor import CursorStore
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
@@ -75,7 +76,6 @@ log = logging.getLogger(__name__)
 RECONCILE_MARGIN = timedelta(seconds=30)
 MAX_BATCH = 500
 CURSOR_SAVE_EVERY = 1.0  # seconds: the cursor file is rewritten at most this often (and when the session ends)
-CAPACITY_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between retries while the server is full
 
 
 class Protocol(StrEnum):
@@ -786,26 +786,18 @@ class ConversationSession:
             self._emit(ChangeKind.STATUS)
 
     async def _while_full(self, what: str, call: Callable[[], Coroutine[Any, Any, object]]) -> bool:
-        """Repeat `call` while the server answers 429 (full), showing `what` waits. True once it went through;
-        False when the server refused it for another reason (reported)."""
-        attempt = 0
-        self._set_capacity(f"server full: {what}")
+        """Repeat `call` while the server answers 429 (full) or cannot be reached, showing what waits. True once
+        it went through; False when the server refused it for another reason (reported)."""
+
+        def waiting(on: bool) -> None:
+            self._set_capacity(f"server full: {what}" if on else None)
+
         try:
-            while True:
-                try:
-                    await call()
-                    return True
-                except ServerFull:
-                    pass
-                except Unreachable:
-                    pass  # the server is away: try again, as for a full one
-                except AgentServerError as error:
-                    self._notice(f"{self.title}: {what} failed: {error.message}", "error")
-                    return False
-                await asyncio.sleep(CAPACITY_BACKOFF[min(attempt, len(CAPACITY_BACKOFF) - 1)])
-                attempt += 1
-        finally:
-            self._set_capacity(None)
+            await retry_while_full(call, on_wait=waiting, delays=CAPACITY_BACKOFF, retry_unreachable=True)
+        except AgentServerError as error:
+            self._notice(f"{self.title}: {what} failed: {error.message}", "error")
+            return False
+        return True
 
     async def _start_run(self, item: OutboxItem, turn: Turn | None) -> None:
         """A full server stored `item` without starting a run: `POST /run` until it starts (200, or 409 when
