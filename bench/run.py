@@ -273,8 +273,8 @@ def bench_chaos(args) -> dict:
 
 
 def bench_chaos_session(args) -> dict:
-    """The long chaos run on the session socket (a 1.58 server): half of the cuts are TCP drops, half are
-    slow-consumer closes (1013), until that many cuts; counts events missing or printed twice by `watch --json`."""
+    """The long chaos run on the session socket (a 1.58 server): a cut every 0.1-0.8 s, half TCP drops, half
+    slow-consumer closes (1013), until 1,000 cuts; counts events missing or printed twice by `watch --json`."""
     sys.path.insert(0, str(ROOT))
     from tests.test_faults_chaos import TURNS, run_chaos
 
@@ -283,7 +283,7 @@ def bench_chaos_session(args) -> dict:
     total = dict.fromkeys(keys, 0)
     while total["drops"] + total["slow_closes"] < target:
         r = asyncio.run(
-            run_chaos(TURNS * 3, low=0.2, high=2.0, seed=total["rounds"], protocol="1.58", slow_consumer=True)
+            run_chaos(TURNS * 3, low=0.1, high=0.8, seed=total["rounds"], protocol="1.58", slow_consumer=True)
         )
         total["rounds"] += 1
         for k in ("drops", "slow_closes", "events", "printed"):
