@@ -682,9 +682,11 @@ class ConversationSession:
         return None
 
     async def _settle_turn(self, turn: Turn, status: ExecutionStatus) -> None:
-        """One reconcile after the terminal snapshot, then the turn is over for everyone waiting on it."""
-        with contextlib.suppress(AgentServerError):
-            await self._reconcile(turn.since)
+        """One reconcile after the terminal snapshot (the events socket may have missed something; the session
+        socket cannot), then the turn is over for everyone waiting on it."""
+        if self.protocol is not Protocol.SESSION:
+            with contextlib.suppress(AgentServerError):
+                await self._reconcile(turn.since)
         with contextlib.suppress(AgentServerError):
             await self.refresh_info()  # the title may have arrived (REST only)
         reason = TurnRules.cut_off_reason(status)
