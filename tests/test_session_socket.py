@@ -258,6 +258,16 @@ async def test_an_oversized_event_is_read_over_rest_and_nothing_is_missing():
             assert session.cursor == HISTORY
 
 
+async def test_a_live_reply_too_large_for_a_frame_is_read_over_rest_and_closes_its_stream():
+    async with FakeSessionServer.from_recording(RECORDING, upto=HISTORY) as server:
+        server.plan.oversized = {"61c8314e-c700-4986-8ccd-9dcf108c2a72"}  # the agent's reply, seq 17
+        async with session_on(server) as session:
+            await server.play(TURN_D)
+            await eventually(lambda: ids(session) == [e["id"] for e in server.log] and not session.turn.active)
+            assert session.cursor == 18 and any(p.endswith("after_seq=17") for p in server.paths)
+            assert not session.tokens.active and not session.tokens.orphans, "the reply is not shown twice"
+
+
 async def test_a_long_conversation_opens_tail_first_and_resumes_the_socket_after_it():
     async with (
         FakeSessionServer.from_recording(RECORDING, upto=HISTORY) as server,

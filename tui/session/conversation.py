@@ -188,6 +188,7 @@ class ConversationSession:
         # While a full server (429) keeps us waiting: what is waiting ("starting the run", "approving").
         self.capacity_wait: str | None = None
         self._starting: set[str] = set()  # outbox items whose run is being started
+        self._fetches: set[asyncio.Task[None]] = set()  # events too large for the socket, being read over REST
 
     # ------------------------------------------------------------------ observers
 
@@ -289,7 +290,8 @@ class ConversationSession:
                     else:
                         await self._on_connected()
                 elif isinstance(item, Oversized):
-                    self._spawn(self._fetch_oversized(item.seq))
+                    # Taken now: the frames queued behind this item come after the event that did not fit.
+                    self._fetches.add(self._spawn(self._fetch_oversized(item.seq, self._cursor_timestamp)))
                 elif isinstance(item, Disconnected):
                     self._set_connection(
                         ConnectionState.RECONNECTING,
@@ -342,6 +344,8 @@ class ConversationSession:
                 self._older_cursor = None
                 await self._load_pages(self.history_tail, cursor=None)
                 after = total - 1
+                # Where to look for an event too large for the socket (the newest held may be past `after`).
+                self._cursor_timestamp = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
             except (NotFound, Unauthorized) as error:
                 self._stop(error.message, error)
                 return None
@@ -447,22 +451,24 @@ class ConversationSession:
             return
         self._cursor_saved, self._cursor_saved_at = self.cursor, now
 
-    async def _fetch_oversized(self, seq: int) -> None:
+    async def _fetch_oversized(self, seq: int, since: str | None) -> None:
         """Event `seq` is too large for the session socket (which resumes after it): read it over REST. Log
-        order is timestamp order, so it is the first event from the last one held on that is not held yet."""
+        order is timestamp order, so it is among the first events from the one before it (`since`) on; what
+        else that page holds that is not held yet is merged too (it is history all the same, held once)."""
         delay = 1.0
         while True:
             try:
-                page, _ = await self.client.search_events(self.id, timestamp_gte=self._cursor_timestamp, limit=100)
+                page, _ = await self.client.search_events(self.id, timestamp_gte=since, limit=100)
                 break
             except (NotFound, Unauthorized):
                 return
             except AgentServerError:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        missing = [e for e in page if e.id not in self.timeline][:1]
-        if missing:
-            self._merge(missing)
+        added = self._merge([e for e in page if e.id not in self.timeline]).added
+        closed = [self.tokens.close_slot(e.id) for e in added]  # a streamed reply too large to send whole
+        if any(closed):
+            self._emit(ChangeKind.TOKENS)
 
     @property
     def has_older(self) -> bool:
@@ -687,6 +693,9 @@ class ConversationSession:
         if self.protocol is not Protocol.SESSION:
             with contextlib.suppress(AgentServerError):
                 await self._reconcile(turn.since)
+        self._fetches = {task for task in self._fetches if not task.done()}
+        if self._fetches:  # an event too large for the socket may hold the turn's last reply
+            await asyncio.wait(self._fetches)
         with contextlib.suppress(AgentServerError):
             await self.refresh_info()  # the title may have arrived (REST only)
         reason = TurnRules.cut_off_reason(status)
