@@ -350,9 +350,8 @@ class ConversationSession:
                 self._stop(error.message, error)
                 return None
             except AgentServerError:
-                self.timeline = Timeline()  # nothing half-loaded: the socket replays it all
                 self._older_cursor = None
-                after = -1
+                after = -1  # the socket replays it all (what was loaded is held once)
         if after >= 0:
             self.cursor = after
         return self._session_stream_factory(self.client, self.id, after)
