@@ -98,6 +98,8 @@ class SocketChaosProxy(DroppingProxy):
         self._frames: dict[object, _Frames] = {}
         self._closing: set[object] = set()
         self.slow_closes = 0
+        self.slow_consumer = True  # False: only drops, like a DroppingProxy
+        self.socket_seen = asyncio.Event()  # a WebSocket went through (the watcher is following)
 
     def close_slow(self) -> None:
         self._closing.update(pair for pair in self._pairs if (f := self._frames.get(pair)) and f.websocket)
@@ -105,6 +107,8 @@ class SocketChaosProxy(DroppingProxy):
     def _server_bytes(self, data: bytes, pair) -> bool:
         frames = self._frames.setdefault(pair, _Frames())
         ends = frames.boundaries(data)
+        if frames.websocket:
+            self.socket_seen.set()
         if pair not in self._closing or not ends:
             return True
         self._closing.discard(pair)
@@ -124,7 +128,7 @@ class SocketChaosProxy(DroppingProxy):
                 await asyncio.wait_for(stop.wait(), rng.uniform(low, high))
             if stop.is_set():
                 break
-            if rng.random() < 0.5:
+            if self.slow_consumer and rng.random() < 0.5:
                 self.close_slow()
             else:
                 self.drop_all()
@@ -168,8 +172,8 @@ async def run_chaos(
     with DemoServer(**knobs) as server:
         async with AgentClient(server.base_url) as client:
             cid = await new_conversation(client)
-            proxy_class = SocketChaosProxy if slow_consumer else DroppingProxy
-            proxy = await proxy_class("127.0.0.1", server.port).start()
+            proxy = await SocketChaosProxy("127.0.0.1", server.port).start()
+            proxy.slow_consumer = slow_consumer
             env = dict(os.environ, PYTHONUNBUFFERED="1", OPENHANDS_TUI_SERVERS="", OPENHANDS_TUI_SESSION_KEY="")
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -195,6 +199,8 @@ async def run_chaos(
             try:
                 # The driver talks to the server directly; only the watcher goes through the proxy.
                 async with following(client, cid) as session:
+                    # Cuts start once the watcher follows (its start-up lookup is not what is tested here).
+                    await asyncio.wait_for(proxy.socket_seen.wait(), 30)
                     chaos = asyncio.create_task(proxy.chaos(stop, low, high, seed))
                     for text in turns:
                         item = await session.submit(text)
