@@ -765,6 +765,8 @@ class ConversationSession:
         self.outbox.delivered(item)
         self._emit(ChangeKind.OUTBOX)
         self._spawn(self._watch_start(self.turn))
+        # The turn may have ended before the POST returned (the socket is faster): the next item goes now.
+        self._maybe_deliver()
 
     async def _watch_start(self, turn: Turn, after: float = 10.0) -> None:
         """A turn we started must show `running`; if it never does, ask the server so the queue cannot stall."""
@@ -824,6 +826,7 @@ class ConversationSession:
         self._emit(ChangeKind.OUTBOX)
         if turn is not None and turn is self.turn and turn.active:
             self._spawn(self._watch_start(turn))
+        self._maybe_deliver()
 
     def _arrived(self, item: OutboxItem) -> bool:
         return any(e.id not in item.known_ids for e in self.timeline.user_messages(item.text))
