@@ -272,6 +272,39 @@ def bench_chaos(args) -> dict:
     return total
 
 
+def bench_chaos_session(args) -> dict:
+    """The long chaos run on the session socket (a 1.58 server): a cut every 0.1-0.8 s, half TCP drops, half
+    slow-consumer closes (1013), until 1,000 cuts; counts events missing or printed twice by `watch --json`."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_faults_chaos import TURNS, run_chaos
+
+    target = 100 if args.quick else 1000
+    keys = ("drops", "slow_closes", "events", "printed", "missing", "twice", "extra", "rounds", "failed_rounds")
+    total: dict[str, Any] = dict.fromkeys(keys, 0)
+    while total["drops"] + total["slow_closes"] < target:
+        seed = total["rounds"] + total["failed_rounds"]
+        try:
+            r = asyncio.run(run_chaos(TURNS * 3, low=0.1, high=0.8, seed=seed, protocol="1.58", slow_consumer=True))
+        except Exception as exc:  # a round that could not finish is reported, and the run goes on
+            total["failed_rounds"] += 1
+            total.setdefault("failures", []).append(f"seed {seed}: {type(exc).__name__}: {exc}"[:300])
+            print(f"  session-socket chaos round with seed {seed} failed: {exc}", flush=True)
+            if total["failed_rounds"] > 5:
+                break
+            continue
+        total["rounds"] += 1
+        for k in ("drops", "slow_closes", "events", "printed"):
+            total[k] += r[k]
+        for k in ("missing", "twice", "extra"):
+            total[k] += len(r[k])
+        print(
+            f"  session-socket chaos round {total['rounds']}: {r['drops']} drops, {r['slow_closes']} slow-consumer "
+            f"closes, {r['events']} events, missing {len(r['missing'])}, twice {len(r['twice'])}",
+            flush=True,
+        )
+    return total
+
+
 BENCHES = {
     "startup": bench_startup,
     "ingest": bench_ingest,
@@ -280,6 +313,7 @@ BENCHES = {
     "fleet": bench_fleet,
     "bytes": bench_bytes,
     "chaos": bench_chaos,
+    "chaos_session": bench_chaos_session,
 }
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
@@ -367,6 +401,15 @@ def table(results: dict) -> str:
             "chaos",
             "drops / events / missing / twice",
             f"{r['drops']} / {r['events']} / {r['missing']} / {r['twice']}",
+            "0 missing, 0 twice",
+            r["missing"] == 0 and r["twice"] == 0 and r["extra"] == 0,
+        )
+    r = results.get("chaos_session")
+    if r:
+        row(
+            "chaos, session socket",
+            "drops / slow-consumer closes / events / missing / twice",
+            f"{r['drops']} / {r['slow_closes']} / {r['events']} / {r['missing']} / {r['twice']}",
             "0 missing, 0 twice",
             r["missing"] == 0 and r["twice"] == 0 and r["extra"] == 0,
         )

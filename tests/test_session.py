@@ -268,3 +268,19 @@ async def test_after_approving_the_turn_ends_and_the_next_message_is_sent(client
         nxt = await session.submit("[text] next")
         await session.wait_until(lambda: nxt.id in session.settled, 10)
         assert session.settled.get(nxt.id) is ExecutionStatus.FINISHED
+
+
+@pytest.mark.parametrize("protocol", ["events", "session"])
+async def test_a_pause_during_the_llm_call_does_not_cut_off_the_reply_that_keeps_streaming(client, protocol):
+    cid = await new_conversation(client)
+    async with following(client, cid, protocol=protocol) as session:
+        item = await session.submit("[slow] a reply I pause in the middle of")
+        await session.wait_until(lambda: len(session.tokens.content) > 10, 10)
+        await session.pause()
+        await session.wait_until(lambda: session.status is ExecutionStatus.PAUSED, 10)
+        await session.wait_until(
+            lambda: any(isinstance(e, MessageEvent) and e.source == "agent" for e in session.timeline), 15
+        )
+        await session.wait_until(lambda: item.id in session.settled and not session.tokens.active, 10)
+        assert not session.tokens.orphans, "the reply landed whole: nothing is marked cut off"
+        assert session.hold and "paused" in session.hold

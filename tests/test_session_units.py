@@ -156,3 +156,31 @@ def test_strip_control(raw, shown):
 def test_one_line_folds_and_cuts():
     assert one_line("a\n b\x1b[1m c", 5) == "a b c"
     assert one_line("a\n b\x1b[1m cd", 5) == "a b …"
+
+
+def test_stream_slots_keyed_by_item_and_attempt():
+    buf = TokenBuffer()
+    assert not buf.open_slot("a", 1, anchor_seq=4)
+    for order, piece in enumerate(["He", "llo"]):
+        assert buf.add_delta("a", 1, order, "text", piece)
+    assert buf.content == "Hello" and not buf.lossy
+    assert not buf.add_delta("a", 1, 1, "text", "llo"), "a repeated delta is dropped"
+    assert buf.open_slot("a", 2), "a provider retry (higher attempt) replaces the text"
+    assert buf.content == "" and not buf.add_delta("a", 1, 2, "text", "late"), "the old attempt is dropped"
+    buf.add_delta("a", 2, 0, "reasoning", "why ")
+    buf.add_delta("a", 2, 1, "text", "Hi")
+    assert (buf.reasoning, buf.content) == ("why ", "Hi")
+    assert buf.close_slot("a") and not buf.active and not buf.orphans
+
+
+def test_a_gap_or_a_slot_joined_late_is_lossy_and_an_abort_keeps_the_text():
+    buf = TokenBuffer()
+    buf.add_delta("b", 1, 7, "text", " tok7")  # after a reconnect: no item_started, not from the start
+    assert buf.lossy and buf.content == " tok7"
+    buf.open_slot("c", 1)
+    buf.add_delta("c", 1, 0, "text", "x")
+    buf.add_delta("c", 1, 2, "text", "z")  # order 1 was dropped
+    assert buf.slots["c"].lossy and buf.content == " tok7xz"
+    assert buf.abort_slot("c", 1, "cancelled")
+    assert [(o.text, o.reason) for o in buf.orphans] == [("xz", "interrupted")]
+    assert buf.content == " tok7" and buf.close_slot("b") and not buf.active

@@ -3,7 +3,8 @@
 Every error carries `.message`: one sentence a person understands, naming the server URL and, where there is
 one, what to do about it. Session and init keys never appear in a message: the key only ever travels in a
 header, and the messages are built from the base URL (with any `user:password@` part removed), the status and
-the server's own text.
+the server's own text. Both `message` and a textual `detail` are passed through `tui.sanitize` when the error is
+built, so whoever shows one (a notification, a toast, a line on stderr) shows text that is safe on a terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tui.sanitize import MASK, SECRET_FIELDS, one_line, strip_control
+
 SESSION_KEY_HINT = "set it with --session-key-env VAR"
 INIT_HINT = "openhands-tui init --init-key-env VAR"
 
@@ -25,16 +28,33 @@ class AgentServerError(Exception):
     `detail` is the server's own text (its `detail`, or `exception` for 5xx), when there was one."""
 
     def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
+        # Server text is data: no escape sequence, control, bidi override or echoed key survives construction.
+        message = one_line(str(message), 1000)
         super().__init__(message)
         self.message = message
         self.status = status
-        self.detail = detail
+        self.detail = _clean(detail)
 
     def __str__(self) -> str:
         return self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status!r})"
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """A server `detail` (text, or the JSON of a 422) with every string sanitised and secret fields masked."""
+    if isinstance(value, str):
+        return strip_control(value)
+    if depth > 32 and isinstance(value, (dict, list, tuple)):
+        return "(nested too deeply)"
+    if isinstance(value, dict):
+        return {strip_control(str(k)): _clean(v, depth + 1) for k, v in value.items() if k is not None} | {
+            k: MASK for k in value if str(k).lower() in SECRET_FIELDS and value[k] not in (None, "", MASK)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_clean(v, depth + 1) for v in value]
+    return value
 
 
 class Unauthorized(AgentServerError):

@@ -48,6 +48,7 @@ from tui.protocol import (
     ToolCatalog,
     parse_event,
 )
+from tui.sanitize import SECRET_FIELDS, one_line, register_secret
 
 from .errors import (
     AgentServerError,
@@ -59,8 +60,10 @@ from .errors import (
     error_from_response,
     unreachable,
 )
+from .tls import trust_context
 
 if TYPE_CHECKING:
+    from .session_stream import SessionStream
     from .stream import EventStream
 
 __all__ = ["BATCH_GET_MAX", "PAGE_LIMIT", "AgentClient", "normalize_base_url"]
@@ -94,6 +97,20 @@ def _check_header_secret(value: str, what: str) -> str:
     return value
 
 
+def _register_secret_fields(value: Any, depth: int = 0) -> None:
+    if depth > 16:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and str(key).lower() in SECRET_FIELDS:
+                register_secret(item)
+            else:
+                _register_secret_fields(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _register_secret_fields(item, depth + 1)
+
+
 class _Attempt:
     """Watches one attempt through httpcore's trace hook: did it open a new connection, did headers arrive."""
 
@@ -122,6 +139,7 @@ class AgentClient:
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self._session_key = _check_header_secret(session_key, "session key") if session_key else None
+        register_secret(self._session_key)  # an echo of it from the server is masked wherever it is shown
         self.timeout = timeout
         self.long_timeout = long_timeout
         headers = {"Accept": "application/json", "User-Agent": "openhands-tui"}
@@ -134,7 +152,8 @@ class AgentClient:
             headers=headers,
             timeout=self._short,
             transport=transport,
-            follow_redirects=False,
+            follow_redirects=False,  # a redirect would carry the key's header to wherever it points
+            verify=trust_context(),
         )
 
     # ----------------------------------------------------------------------------------------- lifecycle
@@ -231,10 +250,10 @@ class AgentClient:
         try:
             return resp.json()
         except Exception as exc:
-            snippet = " ".join(resp.text[:80].split()) if resp.content else "(empty body)"
+            snippet = f"“{one_line(resp.text[:400], 80)}”" if resp.content else "(empty body)"
             raise ServerFailure(
                 f"{self.display_url} sent a response to {resp.request.method} {resp.request.url.path} that is not "
-                f"JSON: {snippet!r}",
+                f"JSON: {snippet}",
                 resp.status_code,
                 type(exc).__name__,
             ) from None
@@ -311,6 +330,8 @@ class AgentClient:
     async def init(self, init_key: str, session_keys: list[str] | None = None) -> InitStatus:
         """Wake a dormant server (`POST /api/init`, header `X-Init-API-Key`), optionally giving it session keys.
         The client keeps using the session key it was built with; make a new client for a new key."""
+        for secret in (init_key, *(session_keys or ())):
+            register_secret(secret)
         body = InitRequest(session_api_keys=list(session_keys) if session_keys is not None else None).to_wire()
         resp = await self._request(
             "POST",
@@ -383,7 +404,9 @@ class AgentClient:
         if req.conversation_id is None:
             # Our own id makes a repeated POST harmless: the server answers 200 with the same conversation.
             req = req.model_copy(update={"conversation_id": str(uuid.uuid4())})
-        resp = await self._request("POST", "api/conversations", json=req.to_wire(), route_kind="api")
+        wire = req.to_wire()
+        _register_secret_fields(wire)  # the LLM key: masked if the agent ever prints it
+        resp = await self._request("POST", "api/conversations", json=wire, route_kind="api")
         return self._model(resp, ConversationInfo)
 
     async def delete_conversation(self, cid: str) -> None:
@@ -693,3 +716,9 @@ class AgentClient:
             subject=self._subject(cid),
         )
         self._success(resp, subject=self._subject(cid))
+
+    def session_stream(self, conversation_id: str, *, after_seq: int | None = -1, **options: Any) -> SessionStream:
+        """A `SessionStream` (the resumable session socket, servers ≥ 1.46) with this client's key."""
+        from .session_stream import SessionStream
+
+        return SessionStream(self.base_url, conversation_id, self._session_key, after_seq=after_seq, **options)
