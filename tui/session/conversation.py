@@ -47,7 +47,8 @@ from tui.protocol import (
 from tui.sanitize import one_line
 
 from .changes import ChangeKind, SessionChange
-from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
+from .outbox import ItemState, Outbox, OutboxItem, OutboxStore, arrived_on_server
+from .outbox_rules import DeliveryState, Step, next_step
 from .timeline import MergeResult, Timeline
 from .tokens import TokenBuffer
 
@@ -138,6 +139,7 @@ class ConversationSession:
         self._changed = asyncio.Event()
         self._synced_once = False
         self._sending: OutboxItem | None = None
+        self._store_retry: asyncio.Task | None = None  # a later try while the queue cannot be saved
         self._tasks: set[asyncio.Task] = set()
         self._malformed_frames = 0
         self._batch: MergeResult | None = None  # while a batch of frames is applied
@@ -295,7 +297,10 @@ class ConversationSession:
                 delay = min(delay * 2, 30.0)
         self._synced_once = True
         self._set_connection(ConnectionState.LIVE)
-        self._resolve_uncertain()
+        store = self.outbox._store
+        while store is not None and store.notices:
+            self._notice(f"{self.title}: {store.notices.pop(0)}")
+        await self._resolve_uncertain()
         self._maybe_deliver()
 
     @property
@@ -510,22 +515,49 @@ class ConversationSession:
     # ------------------------------------------------------------------ the outbox
 
     def _maybe_deliver(self) -> None:
-        if self._sending is not None or self.turn.active or not self.outbox:
-            return
-        if self.connection.state is not ConnectionState.LIVE:
-            return
-        if self.status.is_busy():
-            return
-        if self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION:
-            self._set_hold("waiting for your approval: approve or reject first")
-            return
-        if self.hold is not None:
-            return
+        """Send the head when the outbox's rules say so (`outbox_rules.next_step`)."""
+        if self.outbox.problem is not None and self.outbox.retry_save():
+            self._emit(ChangeKind.OUTBOX)  # the disk (or the lock) is back
         head = self.outbox.head()
-        if head is None or head.state is not ItemState.QUEUED:
-            return
-        self._sending = head
-        self._spawn(self._send(head))
+        step, reason = next_step(
+            DeliveryState(
+                queued=len(self.outbox),
+                head_queued=head is not None and head.state is ItemState.QUEUED,
+                sending=self._sending is not None,
+                turn_active=self.turn.active,
+                live=self.connection.state is ConnectionState.LIVE,
+                busy=self.status.is_busy(),
+                waiting_for_confirmation=self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION,
+                hold=self._user_hold,
+                store_problem=self.outbox.problem,
+            )
+        )
+        self._set_hold(reason)
+        if self.outbox.problem is not None:
+            self._retry_store_later()
+        if step is Step.SEND and head is not None:
+            self._sending = head
+            self._spawn(self._send(head))
+
+    @property
+    def _user_hold(self) -> str | None:
+        """The hold a person set (pause, interrupt, a refused send), not one the rules derive each time."""
+        derived = self.hold is not None and (
+            self.hold.startswith("the queue cannot be saved") or self.hold.startswith("waiting for your approval")
+        )
+        return None if derived else self.hold
+
+    def _retry_store_later(self, delay: float = 2.0) -> None:
+        if self._store_retry is None:
+
+            async def retry() -> None:
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._store_retry = None
+                self._maybe_deliver()
+
+            self._store_retry = self._spawn(retry())
 
     def _set_hold(self, reason: str | None) -> None:
         if reason != self.hold:
@@ -534,7 +566,19 @@ class ConversationSession:
 
     async def _send(self, item: OutboxItem) -> None:
         known = [e.id for e in self.timeline.user_messages(item.text)]
-        self.outbox.begin_send(item, known)
+        since = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
+        try:
+            # What the server holds before the send: after a crash it decides whether the message arrived.
+            count_before = await self.client.count_events(self.id, kind="MessageEvent", source="user")
+        except AgentServerError as error:
+            self._sending = None
+            self._notice(f"{self.title}: not sent yet ({error.message}); will try again")
+            self._retry_store_later(5.0)
+            return
+        if not self.outbox.begin_send(item, known, count_before, since):
+            self._sending = None  # not saved, so not sent: held with the reason until the disk is back
+            self._maybe_deliver()
+            return
         self._begin_turn(item)
         self._emit(ChangeKind.OUTBOX)
         try:
@@ -550,7 +594,10 @@ class ConversationSession:
             self.turn.active = False
             with contextlib.suppress(AgentServerError):
                 await self._reconcile(self.turn.since)
-            if self._arrived(item):
+            arrived = False
+            with contextlib.suppress(AgentServerError):
+                arrived = await arrived_on_server(self.client, self.id, item)
+            if arrived:
                 self.outbox.delivered(item)
             else:
                 self.outbox.requeue(item)
@@ -585,19 +632,24 @@ class ConversationSession:
                 break
             except AgentServerError:
                 delay = min(delay * 2, 30.0)
-        self._resolve_uncertain()
+        await self._resolve_uncertain()
         self._maybe_deliver()
 
-    def _arrived(self, item: OutboxItem) -> bool:
-        return any(e.id not in item.known_ids for e in self.timeline.user_messages(item.text))
-
-    def _resolve_uncertain(self) -> None:
-        """After a sync: an item caught mid-send is delivered if the history holds it, else queued again."""
+    async def _resolve_uncertain(self) -> None:
+        """After a sync: an item caught mid-send is delivered if the server says it arrived, else queued again
+        (asked of the server, not of the loaded history: see `outbox.arrived_on_server`)."""
         changed = False
         for item in self.outbox.uncertain():
             if item is self._sending:
                 continue
-            if self._arrived(item):
+            try:
+                arrived = await arrived_on_server(self.client, self.id, item)
+            except AgentServerError:
+                self._spawn(self._check_uncertain_later())
+                break
+            if item not in self.outbox.items or item.state is not ItemState.SENDING:
+                continue
+            if arrived:
                 self.outbox.delivered(item)
             else:
                 self.outbox.requeue(item)

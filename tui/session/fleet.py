@@ -22,6 +22,7 @@ from tui.protocol import ConversationInfo, ExecutionStatus
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
+from .state_lock import lock_state_dir
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ class Fleet:
         history_tail: int | None = 300,
     ) -> None:
         self.servers = [ServerEntry(cfg, client_factory(cfg.url, cfg.session_key)) for cfg in servers]
-        self.outbox_store = OutboxStore(Path(state_dir) / "outbox") if state_dir else None
+        # One window per state directory: a second one is read-only (`state_lock.problem` says so).
+        self.state_lock = lock_state_dir(state_dir) if state_dir else None
+        self.outbox_store = OutboxStore(Path(state_dir) / "outbox", lock=self.state_lock) if state_dir else None
         self.sessions: dict[tuple[str, str], ConversationSession] = {}
         # Sessions load the newest N events first; older ones page in when a view asks (`load_older`).
         self.history_tail = history_tail
@@ -222,3 +225,5 @@ class Fleet:
         for entry in self.servers:
             with contextlib.suppress(Exception):
                 await entry.client.aclose()
+        if self.state_lock is not None:
+            self.state_lock.release()
