@@ -331,7 +331,7 @@ class ConversationSession:
                 self.id, page_id=cursor, descending=True, limit=min(100, max(1, count - len(loaded)))
             )
             loaded.extend(page)
-            if not cursor:
+            if not cursor or not page:  # an empty page that names another one: a server that never ends
                 break
         self._older_cursor = cursor
         return len(self._merge(loaded).added)
