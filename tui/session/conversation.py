@@ -567,19 +567,16 @@ class ConversationSession:
     async def _send(self, item: OutboxItem) -> None:
         known = [e.id for e in self.timeline.user_messages(item.text)]
         since = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
+        self._begin_turn(item)  # at once, so a late snapshot from before this message is recognised as such
         try:
             # What the server holds before the send: after a crash it decides whether the message arrived.
             count_before = await self.client.count_events(self.id, kind="MessageEvent", source="user")
         except AgentServerError as error:
-            self._sending = None
-            self._notice(f"{self.title}: not sent yet ({error.message}); will try again")
-            self._retry_store_later(5.0)
+            self._cancel_send(f"{self.title}: not sent yet ({error.message}); will try again")
             return
         if not self.outbox.begin_send(item, known, count_before, since):
-            self._sending = None  # not saved, so not sent: held with the reason until the disk is back
-            self._maybe_deliver()
+            self._cancel_send(None)  # not saved, so not sent: held with the reason until the disk is back
             return
-        self._begin_turn(item)
         self._emit(ChangeKind.OUTBOX)
         try:
             await self.client.send_message(self.id, item.text, run=True)
@@ -610,6 +607,16 @@ class ConversationSession:
         self.outbox.delivered(item)
         self._emit(ChangeKind.OUTBOX)
         self._spawn(self._watch_start(self.turn))
+
+    def _cancel_send(self, notice: str | None) -> None:
+        """The head did not go out (nothing was posted): the turn it began is undone, and it is tried again."""
+        self.turn.active = False
+        self._sending = None
+        self._emit(ChangeKind.TURN)
+        if notice:
+            self._notice(notice)
+        self._retry_store_later(5.0 if notice else 2.0)
+        self._maybe_deliver()
 
     async def _watch_start(self, turn: Turn, after: float = 10.0) -> None:
         """A turn we started must show `running`; if it never does, ask the server so the queue cannot stall."""
