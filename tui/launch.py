@@ -39,8 +39,9 @@ def run_tui(args) -> int:
 
     fleet = Fleet(servers, state_dir=state_dir())
     try:
-        run_app(fleet, Preferences.load())
+        return run_app(fleet, Preferences.load())  # non-zero after a crash
     finally:
+        if fleet.state_lock is not None:
+            fleet.state_lock.release()
         if embedded is not None:
             embedded.stop()
-    return 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 
-def run_app(fleet: Any, preferences: Any = None) -> None:
-    """Run the TUI on this fleet until the user quits (conversations keep running on their servers)."""
+def run_app(fleet: Any, preferences: Any = None) -> int:
+    """Run the TUI on this fleet until the user quits (conversations keep running on their servers). Returns
+    the process exit code: non-zero when the app ended on an unhandled error."""
     from .app import OpenHandsApp
 
-    OpenHandsApp(fleet, preferences=preferences).run()
+    app = OpenHandsApp(fleet, preferences=preferences)
+    app.run()
+    return app.return_code or 0
 
 
 __all__ = ["run_app"]

@@ -96,7 +96,7 @@ def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
         return None
     try:
         return (datetime.fromisoformat(timestamp) - delta).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 minus the margin is out of range: no window, all of it
         return None
 
 
