@@ -48,9 +48,10 @@ class HostileHTTP:
     requests: list[Request] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # every byte received, per connection
     port: int = 0
+    ssl: Any = None  # an `ssl.SSLContext` to serve https
 
     async def __aenter__(self) -> HostileHTTP:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -63,7 +64,7 @@ class HostileHTTP:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._tasks = getattr(self, "_tasks", set())

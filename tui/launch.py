@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tui.config import ConfigError, Preferences, ServerConfig, resolve_servers, state_dir
+from tui.config import ConfigError, Preferences, ServerConfig, config_warnings, resolve_servers, state_dir
 
 
 def _terminal_defaults() -> None:
@@ -26,6 +26,8 @@ def start_embedded_server():
 def run_tui(args) -> int:
     try:
         servers = resolve_servers(args.server, args.session_key_env)
+        for warning in config_warnings():
+            print(f"openhands-tui: warning: {warning}", file=sys.stderr)
     except ConfigError as error:
         print(f"openhands-tui: {error}", file=sys.stderr)
         return 2
