@@ -64,6 +64,9 @@ class StateLock:
         self.problem = None
         return True
 
+    def __del__(self) -> None:  # a window that is simply dropped (tests, scripts) must not keep the lock
+        self.release()
+
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
