@@ -337,8 +337,9 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 def usable_timestamp(value: Any) -> str | None:
-    """`value` if it is an ISO timestamp between 1970 and a day from now, else None. A number is read as epoch
-    seconds (or milliseconds) and given back as ISO (naive local time, as the server writes them)."""
+    """`value` if it is an ISO timestamp between 1970 and two days from now (time zones differ by up to 26 h),
+    else None. A number is read as epoch seconds (or milliseconds) and given back as ISO (naive local time, as
+    the server writes them)."""
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if value > 1e11 else value
@@ -351,7 +352,7 @@ def usable_timestamp(value: Any) -> str | None:
             return None
         if moment.tzinfo is not None:
             moment = moment.astimezone().replace(tzinfo=None)
-        if moment.year < 1970 or moment > datetime.now() + timedelta(days=1):
+        if moment.year < 1970 or moment > datetime.now() + timedelta(days=2):
             return None
         return text
     except (ValueError, OverflowError, OSError):
