@@ -65,11 +65,11 @@ class DemoProcess:
                 self.proc.wait()
 
 
-def run_child(name: str, timeout: float = 600, **kwargs: Any) -> dict[str, Any]:
-    """Run `bench.children.<name>(**kwargs)` in a fresh interpreter; returns the JSON dict it prints last."""
+def run_child(name: str, timeout: float = 600, module: str = "bench.children", **kwargs: Any) -> dict[str, Any]:
+    """Run `<module>.<name>(**kwargs)` in a fresh interpreter; returns the JSON dict it prints last."""
     try:
         out = subprocess.run(
-            [PY, "-m", "bench.children", name, json.dumps(kwargs)],
+            [PY, "-m", module, name, json.dumps(kwargs)],
             capture_output=True,
             text=True,
             env=child_env(),

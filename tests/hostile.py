@@ -48,24 +48,29 @@ class HostileHTTP:
     requests: list[Request] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # every byte received, per connection
     port: int = 0
+    ssl: Any = None  # an `ssl.SSLContext` to serve https
 
     async def __aenter__(self) -> HostileHTTP:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._server.close()
-        for writer in list(getattr(self, "_writers", ())):
-            writer.close()
+        tasks = list(getattr(self, "_tasks", ()))
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers = getattr(self, "_writers", set())
-        self._writers.add(writer)
+        self._tasks = getattr(self, "_tasks", set())
+        current = asyncio.current_task()
+        if current is not None:
+            self._tasks.add(current)
         received = bytearray()
         self.raw.append(b"")
         index = len(self.raw) - 1
@@ -87,8 +92,8 @@ class HostileHTTP:
                 self.requests.append(request)
                 await self.handler(request, writer)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
+            pass  # a cancelled handler ends normally: asyncio's stream callback logs a cancelled one as an error
         finally:
             self.raw[index] = bytes(received)
             writer.close()

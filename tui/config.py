@@ -72,7 +72,39 @@ def key_from_env(var: str | None, env: Mapping[str, str]) -> str | None:
     value = env.get(var)
     if value is None:
         raise ConfigError(f"environment variable {var} (named by --session-key-env) is not set")
+    return check_key(value, f"environment variable {var}")
+
+
+def check_key(value: Any, where: str) -> str:
+    """A key as it will travel in a header: a clear error (never the value, never a traceback) if it cannot."""
+    if not isinstance(value, str):
+        raise ConfigError(f"the session key in {where} must be a string")
+    if value != value.strip():
+        raise ConfigError(
+            f"the session key in {where} has leading or trailing whitespace (a newline from a file or `echo`?); "
+            "remove it"
+        )
+    if not value or any(not (32 < ord(ch) < 127) for ch in value):
+        raise ConfigError(f"the session key in {where} is empty or has characters an HTTP header cannot carry")
     return value
+
+
+def config_warnings(path: Path | None = None, file_config: dict[str, Any] | None = None) -> list[str]:
+    """What a person should be told about the config file: a literal key in a file others can read."""
+    path = path or config_path()
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    config = file_config if file_config is not None else load_config_file(path)
+    entries = config.get("servers", [])
+    literal = isinstance(entries, list) and any(isinstance(e, dict) and e.get("session_key") for e in entries)
+    if literal and mode & 0o077:
+        return [
+            f"{path} holds a session key and can be read by other users (mode {mode & 0o777:o}); "
+            f"run `chmod 600 {path}`, or name an environment variable with session_key_env instead"
+        ]
+    return []
 
 
 def _server_name(url: str, taken: set[str]) -> str:
@@ -124,6 +156,8 @@ def resolve_servers(
         return servers
     if env.get(ENV_SERVERS):
         key = key_from_env(session_key_env, env) if session_key_env else env.get(ENV_SESSION_KEY)
+        if key is not None:
+            key = check_key(key, f"environment variable {session_key_env or ENV_SESSION_KEY}")
         for url in env[ENV_SERVERS].split(","):
             if url.strip():
                 add(url, key, session_key_env or (ENV_SESSION_KEY if key else None))
@@ -136,7 +170,8 @@ def resolve_servers(
         if not isinstance(entry, dict) or "url" not in entry:
             raise ConfigError("config file: every [[servers]] table needs a url")
         key_env = entry.get("session_key_env")
-        key = key_from_env(key_env, env) if key_env else entry.get("session_key")
+        literal = entry.get("session_key")
+        key = key_from_env(key_env, env) if key_env else (check_key(literal, "the config file") if literal else None)
         add(str(entry["url"]), key, key_env, entry.get("name"))
     return servers
 
@@ -168,9 +203,11 @@ class Preferences:
     def save(self) -> None:
         path = self.path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # state is the user's own
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({k: getattr(self, k) for k in self.__dataclass_fields__}))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps({k: getattr(self, k) for k in self.__dataclass_fields__}))
             tmp.replace(path)
         except OSError:
             pass  # preferences are a convenience; never fail the app over them

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tui.config import ConfigError, Preferences, ServerConfig, resolve_servers, state_dir
+from tui.config import ConfigError, Preferences, ServerConfig, config_warnings, resolve_servers, state_dir
 
 
 def _terminal_defaults() -> None:
@@ -26,6 +26,8 @@ def start_embedded_server():
 def run_tui(args) -> int:
     try:
         servers = resolve_servers(args.server, args.session_key_env)
+        for warning in config_warnings():
+            print(f"openhands-tui: warning: {warning}", file=sys.stderr)
     except ConfigError as error:
         print(f"openhands-tui: {error}", file=sys.stderr)
         return 2
@@ -39,8 +41,9 @@ def run_tui(args) -> int:
 
     fleet = Fleet(servers, state_dir=state_dir())
     try:
-        run_app(fleet, Preferences.load())
+        return run_app(fleet, Preferences.load())  # non-zero after a crash
     finally:
+        if fleet.state_lock is not None:
+            fleet.state_lock.release()
         if embedded is not None:
             embedded.stop()
-    return 0

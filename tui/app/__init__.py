@@ -9,11 +9,14 @@ if TYPE_CHECKING:
     from tui.session import Fleet
 
 
-def run_app(fleet: Fleet, preferences: Preferences | None = None) -> None:
-    """Run the TUI on this fleet until the user quits (conversations keep running on their servers)."""
+def run_app(fleet: Fleet, preferences: Preferences | None = None) -> int:
+    """Run the TUI on this fleet until the user quits (conversations keep running on their servers). Returns
+    the process exit code: non-zero when the app ended on an unhandled error."""
     from .app import OpenHandsApp
 
-    OpenHandsApp(fleet, preferences=preferences).run()
+    app = OpenHandsApp(fleet, preferences=preferences)
+    app.run()
+    return app.return_code or 0
 
 
 __all__ = ["run_app"]

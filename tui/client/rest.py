@@ -22,6 +22,7 @@ Connect errors (refused, DNS, TLS) and timeouts are never retried; they become `
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -70,7 +71,11 @@ __all__ = ["BATCH_GET_MAX", "PAGE_LIMIT", "AgentClient", "normalize_base_url"]
 
 PAGE_LIMIT = 100  # the server asserts limit <= 100
 BATCH_GET_MAX = 99  # the server asserts len(ids) < 100
-_MAX_PAGES = 100_000  # a safety stop for a server whose paging never ends
+# Bounds against a server whose answers never end: pages per listing (10,000 conversations; 500,000 events),
+# bytes per response body (read as a stream and abandoned past the cap).
+MAX_CONVERSATION_PAGES = 100
+MAX_EVENT_PAGES = 5_000
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 _RETRYABLE = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError)
 
@@ -135,13 +140,19 @@ class AgentClient:
         *,
         timeout: float = 10.0,
         long_timeout: float = 600.0,
+        deadline: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self._session_key = _check_header_secret(session_key, "session key") if session_key else None
         register_secret(self._session_key)  # an echo of it from the server is masked wherever it is shown
         self.timeout = timeout
         self.long_timeout = long_timeout
+        # A whole request (connect, headers, body) ends by this many seconds, however slowly the server drips
+        # bytes (each of which would reset httpx's read timeout). Long calls get the long timeout.
+        self.deadline = deadline if deadline is not None else 3 * timeout
+        self.max_body = max_body
         headers = {"Accept": "application/json", "User-Agent": "openhands-tui"}
         if self._session_key:
             headers["X-Session-API-Key"] = self._session_key
@@ -213,11 +224,12 @@ class AgentClient:
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "OPTIONS")
         timeout = self._long if long else self._short
+        deadline = max(self.long_timeout, self.deadline) if long else self.deadline
         accept = tuple(accept)
         for attempt_no in (1, 2):
             attempt = _Attempt()
             try:
-                resp = await self._http.request(
+                request = self._http.build_request(
                     method,
                     path.lstrip("/"),
                     params=params,
@@ -226,6 +238,16 @@ class AgentClient:
                     timeout=timeout,
                     extensions={"trace": attempt},
                 )
+                async with asyncio.timeout(deadline):
+                    resp = await self._http.send(request, stream=True)
+                    try:
+                        await self._read_capped(resp)
+                    finally:
+                        await resp.aclose()
+            except TimeoutError:
+                raise Unreachable(
+                    f"cannot reach {self.display_url}: no complete answer within {deadline:g} s"
+                ) from None
             except _RETRYABLE as exc:
                 retry_ok = not attempt.got_headers and (idempotent or (repeatable and not attempt.connected_new))
                 if attempt_no == 1 and retry_ok:
@@ -245,6 +267,27 @@ class AgentClient:
                 return resp
             raise error_from_response(resp, route_kind=route_kind, base_url=self.base_url, subject=subject)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _read_capped(self, resp: httpx.Response) -> None:
+        """Read the body as a stream, refusing it past `max_body` bytes (a 200 MB answer is not parsed)."""
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise self._too_large(resp)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise self._too_large(resp)
+            chunks.append(chunk)
+        resp._content = b"".join(chunks)  # what `Response.aread()` sets; the body is then read as usual
+
+    def _too_large(self, resp: httpx.Response) -> ServerFailure:
+        return ServerFailure(
+            f"{self.display_url} sent an answer to {resp.request.method} {resp.request.url.path} larger than "
+            f"{self.max_body // (1024 * 1024)} MB; it was not read",
+            resp.status_code,
+        )
 
     def _json(self, resp: httpx.Response) -> Any:
         try:
@@ -357,7 +400,7 @@ class AgentClient:
         seen_ids: set[str] = set()
         seen_pages: set[str] = set()
         page_id: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _ in range(MAX_CONVERSATION_PAGES):
             params: dict[str, Any] = {"limit": limit, "sort_order": sort_order}
             if status:
                 params["status"] = str(status).lower()
@@ -365,15 +408,20 @@ class AgentClient:
                 params["page_id"] = page_id
             resp = await self._request("GET", "api/conversations/search", params=params, route_kind="list")
             page = self._model(resp, ConversationPage)
+            fresh = 0
             for item in page.items:
                 if item.id not in seen_ids:
                     seen_ids.add(item.id)
                     out.append(item)
+                    fresh += 1
             page_id = page.next_page_id
-            if not page_id or page_id in seen_pages:  # an unknown page id restarts at 0: never loop
-                break
+            if not page_id or page_id in seen_pages or not fresh:  # an unknown page id restarts at 0: never loop
+                return out
             seen_pages.add(page_id)
-        return out
+        raise ServerFailure(
+            f"{self.display_url} listed more than {MAX_CONVERSATION_PAGES * limit} conversations "
+            "(its pages do not end); the list was not read"
+        )
 
     async def count_conversations(self, status: str | None = None) -> int:
         params = {"status": str(status).lower()} if status else None
@@ -554,15 +602,18 @@ class AgentClient:
         out: list[Event] = []
         seen_pages: set[str] = set()
         page_id: str | None = None
-        for _ in range(_MAX_PAGES):
+        for _ in range(MAX_EVENT_PAGES):
             events, page_id = await self.search_events(
                 cid, page_id=page_id, limit=PAGE_LIMIT, timestamp_gte=timestamp_gte
             )
             out.extend(events)
-            if not page_id or page_id in seen_pages:
-                break
+            if not page_id or page_id in seen_pages or not events:
+                return out
             seen_pages.add(page_id)
-        return out
+        raise ServerFailure(
+            f"{self.display_url} sent more than {MAX_EVENT_PAGES} pages of events for conversation {cid} "
+            "(its pages do not end); stopped reading"
+        )
 
     async def count_events(
         self,

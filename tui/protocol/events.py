@@ -8,6 +8,7 @@ Parsing never raises: `parse_event` turns an unknown `kind`, or a known kind wit
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,7 +51,21 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)
+        try:
+            return self.model_dump(mode="json", exclude_unset=True)
+        except ValueError:  # nested deeper than pydantic serialises (about 255 levels): field by field, raw
+            return self._to_wire_by_field()
+
+    def _to_wire_by_field(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.model_fields_set:
+            try:
+                out.update(self.model_dump(mode="json", include={name}, by_alias=False))
+            except ValueError:
+                value = getattr(self, name)
+                out[name] = value.to_wire() if isinstance(value, WireModel) else value
+        out.update(self.__pydantic_extra__ or {})  # extras are the JSON exactly as it arrived
+        return out
 
 
 def text_of(content: Any) -> str:
@@ -394,12 +409,46 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def usable_timestamp(value: Any) -> str | None:
+    """`value` if it is an ISO timestamp between 1970 and two days from now (time zones differ by up to 26 h),
+    else None. A number is read as epoch seconds (or milliseconds) and given back as ISO (naive local time, as
+    the server writes them)."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 1e11 else value
+            moment = datetime.fromtimestamp(seconds)
+            text = moment.isoformat()
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            text = value
+        else:
+            return None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone().replace(tzinfo=None)
+        if moment.year < 1970 or moment > datetime.now() + timedelta(days=2):
+            return None
+        return text
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _with_usable_timestamp(data: dict[str, Any]) -> dict[str, Any]:
+    """An event whose timestamp does not parse or is out of range (year 1, a number, far future) is ordered by
+    its arrival instead; what the server sent is kept in `timestamp_raw` (shown with the raw JSON)."""
+    value = data.get("timestamp")
+    if value is None or value == "" or (isinstance(value, str) and usable_timestamp(value) == value):
+        return data
+    fixed = usable_timestamp(value)
+    return {**data, "timestamp": fixed or datetime.now().isoformat(), "timestamp_raw": value}
+
+
 def parse_event(data: Any) -> Event:
     """Turn one decoded JSON value into an event. Never raises."""
     if not isinstance(data, dict):
         return UnknownEvent(
             kind="(not an object)", raw={"value": data}, parse_error=f"not a JSON object: {_short(data)}"
         )
+    data = _with_usable_timestamp(data)
     kind = data.get("kind")
     cls = EVENT_CLASSES.get(kind) if isinstance(kind, str) else None
     if cls is not None:

@@ -64,10 +64,11 @@ from tui.sanitize import one_line
 from .capacity import CAPACITY_BACKOFF, retry_while_full
 from .changes import ChangeKind, SessionChange
 from .cursor import CursorStore
-from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
+from .outbox import ItemState, Outbox, OutboxItem, OutboxStore, arrived_on_server
+from .outbox_rules import DeliveryState, Step, next_step
 from .timeline import MergeResult, Timeline
 from .tokens import TokenBuffer
-from .turns import Delivery, StatusDecision, Turn, TurnRules
+from .turns import StatusDecision, Turn, TurnRules
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
         return None
     try:
         return (datetime.fromisoformat(timestamp) - delta).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 minus the margin is out of range: no window, all of it
         return None
 
 
@@ -160,6 +161,7 @@ class ConversationSession:
         self._changed = asyncio.Event()
         self._synced_once = False
         self._sending: OutboxItem | None = None
+        self._store_retry: asyncio.Task[None] | None = None  # a later try while the queue cannot be saved
         self._tasks: set[asyncio.Task[None]] = set()
         self._malformed_frames = 0
         self._batch: MergeResult | None = None  # while a batch of frames is applied
@@ -403,7 +405,8 @@ class ConversationSession:
                 delay = min(delay * 2, 30.0)
         self._synced_once = True
         self._set_connection(ConnectionState.LIVE)
-        self._resolve_uncertain()
+        self._store_notices()
+        await self._resolve_uncertain()
         self._maybe_deliver()
 
     def _on_session_connected(self) -> None:
@@ -425,8 +428,15 @@ class ConversationSession:
         self._save_cursor(force=True)
         if first:
             self._spawn(self._refresh_info_quietly())
+        self._store_notices()
         # The queue waits for the snapshot that follows the replay: it says whether the agent is busy.
-        self._resolve_uncertain()
+        self._spawn(self._resolve_uncertain())
+
+    def _store_notices(self) -> None:
+        """What the queue's store had to say when it loaded (a damaged file moved aside, another window)."""
+        store = self.outbox._store
+        while store is not None and store.notices:
+            self._notice(f"{self.title}: {store.notices.pop(0)}")
 
     async def _refresh_info_quietly(self) -> None:
         with contextlib.suppress(AgentServerError):
@@ -497,7 +507,7 @@ class ConversationSession:
                 self.id, page_id=cursor, descending=True, limit=min(100, max(1, count - len(loaded)))
             )
             loaded.extend(page)
-            if not cursor:
+            if not cursor or not page:  # an empty page that names another one: a server that never ends
                 break
         self._older_cursor = cursor
         return len(self._merge(loaded).added)
@@ -709,19 +719,49 @@ class ConversationSession:
     # ------------------------------------------------------------------ the outbox
 
     def _maybe_deliver(self) -> None:
+        """Send the head when the outbox's rules say so (`outbox_rules.next_step`)."""
+        if self.outbox.problem is not None and self.outbox.retry_save():
+            self._emit(ChangeKind.OUTBOX)  # the disk (or the lock) is back
         head = self.outbox.head()
-        decision = self.rules.delivery(
-            sending=self._sending is not None,
-            queued=head is not None,
-            head_ready=head is not None and head.state is ItemState.QUEUED,
-            live=self.connection.state is ConnectionState.LIVE,
-            hold=self.hold,
+        step, reason = next_step(
+            DeliveryState(
+                queued=len(self.outbox),
+                head_queued=head is not None and head.state is ItemState.QUEUED,
+                sending=self._sending is not None,
+                turn_active=self.turn.active,
+                live=self.connection.state is ConnectionState.LIVE,
+                busy=self.status.is_busy(),
+                waiting_for_confirmation=self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION,
+                hold=self._user_hold,
+                store_problem=self.outbox.problem,
+            )
         )
-        if decision.action is Delivery.HOLD:
-            self._set_hold(decision.reason)
-        elif decision.action is Delivery.SEND and head is not None:
+        self._set_hold(reason)
+        if self.outbox.problem is not None:
+            self._retry_store_later()
+        if step is Step.SEND and head is not None:
             self._sending = head
             self._spawn(self._send(head))
+
+    @property
+    def _user_hold(self) -> str | None:
+        """The hold a person set (pause, interrupt, a refused send), not one the rules derive each time."""
+        derived = self.hold is not None and (
+            self.hold.startswith("the queue cannot be saved") or self.hold.startswith("waiting for your approval")
+        )
+        return None if derived else self.hold
+
+    def _retry_store_later(self, delay: float = 2.0) -> None:
+        if self._store_retry is None:
+
+            async def retry() -> None:
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._store_retry = None
+                self._maybe_deliver()
+
+            self._store_retry = self._spawn(retry())
 
     def _set_hold(self, reason: str | None) -> None:
         if reason != self.hold:
@@ -730,8 +770,17 @@ class ConversationSession:
 
     async def _send(self, item: OutboxItem) -> None:
         known = [e.id for e in self.timeline.user_messages(item.text)]
-        self.outbox.begin_send(item, known)
-        self._begin_turn(item)
+        since = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
+        self._begin_turn(item)  # at once, so a late snapshot from before this message is recognised as such
+        try:
+            # What the server holds before the send: after a crash it decides whether the message arrived.
+            count_before = await self.client.count_events(self.id, kind="MessageEvent", source="user")
+        except AgentServerError as error:
+            self._cancel_send(f"{self.title}: not sent yet ({error.message}); will try again")
+            return
+        if not self.outbox.begin_send(item, known, count_before, since):
+            self._cancel_send(None)  # not saved, so not sent: held with the reason until the disk is back
+            return
         self._emit(ChangeKind.OUTBOX)
         try:
             await self.client.send_message(self.id, item.text, run=True)
@@ -752,7 +801,10 @@ class ConversationSession:
             self.rules.send_failed()
             with contextlib.suppress(AgentServerError):
                 await self._reconcile(self.turn.since)
-            if self._arrived(item):
+            arrived = False
+            with contextlib.suppress(AgentServerError):
+                arrived = await arrived_on_server(self.client, self.id, item)
+            if arrived:
                 self.outbox.delivered(item)
             else:
                 self.outbox.requeue(item)
@@ -766,6 +818,16 @@ class ConversationSession:
         self._emit(ChangeKind.OUTBOX)
         self._spawn(self._watch_start(self.turn))
         # The turn may have ended before the POST returned (the socket is faster): the next item goes now.
+        self._maybe_deliver()
+
+    def _cancel_send(self, notice: str | None) -> None:
+        """The head did not go out (nothing was posted): the turn it began is undone, and it is tried again."""
+        self.turn.active = False
+        self._sending = None
+        self._emit(ChangeKind.TURN)
+        if notice:
+            self._notice(notice)
+        self._retry_store_later(5.0 if notice else 2.0)
         self._maybe_deliver()
 
     async def _watch_start(self, turn: Turn, after: float = 10.0) -> None:
@@ -789,7 +851,7 @@ class ConversationSession:
                 break
             except AgentServerError:
                 delay = min(delay * 2, 30.0)
-        self._resolve_uncertain()
+        await self._resolve_uncertain()
         self._maybe_deliver()
 
     def _set_capacity(self, waiting: str | None) -> None:
@@ -828,11 +890,9 @@ class ConversationSession:
             self._spawn(self._watch_start(turn))
         self._maybe_deliver()
 
-    def _arrived(self, item: OutboxItem) -> bool:
-        return any(e.id not in item.known_ids for e in self.timeline.user_messages(item.text))
-
-    def _resolve_uncertain(self) -> None:
-        """After a sync: an item caught mid-send is delivered if the history holds it, else queued again."""
+    async def _resolve_uncertain(self) -> None:
+        """After a sync: an item caught mid-send is delivered if the server says it arrived, else queued again
+        (asked of the server, not of the loaded history: see `outbox.arrived_on_server`)."""
         changed = False
         for item in self.outbox.items:
             if item.state is ItemState.STARTING and item.id not in self._starting:
@@ -840,7 +900,14 @@ class ConversationSession:
         for item in self.outbox.uncertain():
             if item is self._sending:
                 continue
-            if self._arrived(item):
+            try:
+                arrived = await arrived_on_server(self.client, self.id, item)
+            except AgentServerError:
+                self._spawn(self._check_uncertain_later())
+                break
+            if item not in self.outbox.items or item.state is not ItemState.SENDING:
+                continue
+            if arrived:
                 self.outbox.delivered(item)
             else:
                 self.outbox.requeue(item)

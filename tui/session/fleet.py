@@ -22,6 +22,7 @@ from tui.protocol import ConversationInfo, ExecutionStatus, StartConversationReq
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
+from .state_lock import lock_state_dir
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class ServerEntry:
     # Conversations this client created, by the (monotonic) time they were added: a poll that began before
     # that moment cannot list them yet, and must not report them as removed.
     added_at: dict[str, float] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # poll now (set by `Fleet.poke`)
 
     @property
     def name(self) -> str:
@@ -83,7 +85,9 @@ class Fleet:
         history_tail: int | None = 300,
     ) -> None:
         self.servers = [ServerEntry(cfg, client_factory(cfg.url, cfg.session_key)) for cfg in servers]
-        self.outbox_store = OutboxStore(Path(state_dir) / "outbox") if state_dir else None
+        # One window per state directory: a second one is read-only (`state_lock.problem` says so).
+        self.state_lock = lock_state_dir(state_dir) if state_dir else None
+        self.outbox_store = OutboxStore(Path(state_dir) / "outbox", lock=self.state_lock) if state_dir else None
         self.sessions: dict[tuple[str, str], ConversationSession] = {}
         # Sessions load the newest N events first; older ones page in when a view asks (`load_older`).
         self.history_tail = history_tail
@@ -138,6 +142,7 @@ class Fleet:
         """Poll every server now (after a create or delete, or when the user asks)."""
         for entry in self.servers:
             entry.next_poll = 0.0
+            entry.wake.set()
         self._wake.set()
 
     async def refresh(self, server_name: str | None = None) -> None:
@@ -207,21 +212,37 @@ class Fleet:
         return counts
 
     async def run(self) -> None:
-        """Poll forever (the body of the fleet's worker)."""
+        """Poll forever (the body of the fleet's worker): each server in its own task, so one slow or hung
+        server never holds up the polling of the others (and each request has its own deadline)."""
+        tasks = [asyncio.create_task(self._poll_forever(entry)) for entry in self.servers]
+        try:
+            if tasks:
+                await asyncio.gather(*tasks)
+            else:
+                await asyncio.Event().wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _poll_forever(self, entry: ServerEntry) -> None:
         while True:
-            now = time.monotonic()
-            due = [e for e in self.servers if e.next_poll <= now]
-            if due:
-                await asyncio.gather(*(self._refresh_one(e) for e in due))
-            next_due = min((e.next_poll for e in self.servers), default=now + self.slow_poll)
-            self._wake.clear()
+            if entry.next_poll <= time.monotonic() or entry.wake.is_set():
+                entry.wake.clear()
+                try:
+                    await self._refresh_one(entry)
+                except Exception:  # a bug on one server's answer must not stop its polling for good
+                    log.exception("polling %s failed", entry.name)
+                    entry.next_poll = time.monotonic() + self.slow_poll
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.2, next_due - time.monotonic()))
+                await asyncio.wait_for(entry.wake.wait(), max(0.2, entry.next_poll - time.monotonic()))
 
     async def aclose(self) -> None:
         for entry in self.servers:
             with contextlib.suppress(Exception):
                 await entry.client.aclose()
+        if self.state_lock is not None:
+            self.state_lock.release()
 
     # ------------------------------------------------------------------ conversations (the UI and the verbs)
 

@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from tui.protocol import ExecutionStatus
 
+from .outbox_rules import DeliveryState, Step, next_step
+
 __all__ = ["Delivery", "DeliveryDecision", "StatusDecision", "Turn", "TurnRules"]
 
 
@@ -56,9 +58,6 @@ class Delivery(StrEnum):
 class DeliveryDecision:
     action: Delivery
     reason: str | None = None
-
-
-_HOLD_CONFIRMATION = "waiting for your approval: approve or reject first"
 
 
 class TurnRules:
@@ -203,15 +202,18 @@ class TurnRules:
         self, *, sending: bool, queued: bool, head_ready: bool, live: bool, hold: str | None
     ) -> DeliveryDecision:
         """May the queue head be sent now? `queued`: the queue is not empty; `head_ready`: its head is queued
-        (not caught mid-send); `hold`: a reason the person must act on first (paused, interrupted, failed)."""
-        if sending or self.turn.active or not queued or not live:
-            return DeliveryDecision(Delivery.WAIT)
-        if self.status.is_busy():
-            return DeliveryDecision(Delivery.WAIT)
-        if self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION:
-            return DeliveryDecision(Delivery.HOLD, _HOLD_CONFIRMATION)
-        if hold is not None:
-            return DeliveryDecision(Delivery.HOLD, hold)
-        if not head_ready:
-            return DeliveryDecision(Delivery.WAIT)
-        return DeliveryDecision(Delivery.SEND)
+        (not caught mid-send); `hold`: a reason the person must act on first (paused, interrupted, failed).
+        The outbox's own rules decide (`outbox_rules.next_step`); this feeds them the turn's state."""
+        step, reason = next_step(
+            DeliveryState(
+                queued=int(queued),
+                head_queued=head_ready,
+                sending=sending,
+                turn_active=self.turn.active,
+                live=live,
+                busy=self.status.is_busy(),
+                waiting_for_confirmation=self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION,
+                hold=hold,
+            )
+        )
+        return DeliveryDecision(Delivery(step.value), reason if step is Step.HOLD else None)
