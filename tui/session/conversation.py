@@ -430,7 +430,11 @@ class ConversationSession:
             self._spawn(self._refresh_info_quietly())
         self._store_notices()
         # The queue waits for the snapshot that follows the replay: it says whether the agent is busy.
-        self._spawn(self._resolve_uncertain())
+        self._spawn(self._resolve_then_deliver())
+
+    async def _resolve_then_deliver(self) -> None:
+        await self._resolve_uncertain()
+        self._maybe_deliver()
 
     def _store_notices(self) -> None:
         """What the queue's store had to say when it loaded (a damaged file moved aside, another window)."""
