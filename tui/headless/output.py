@@ -1,0 +1,78 @@
+"""The one way the verbs write to the terminal: server text is data.
+
+Every string that reaches standard output or standard error goes through `tui.sanitize` here (escape and
+control sequences stripped, JSON written terminal-safe) and has the servers' session keys masked, so no verb
+ever prints server text directly. A closed standard output (`list | head`) raises `OutputClosed`, which ends
+the verb quietly.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tui.sanitize import json_text, strip_control
+
+PROG = "openhands-tui"
+MASK = "**********"
+
+_secrets: tuple[str, ...] = ()
+
+
+class OutputClosed(Exception):
+    """Standard output was closed by its reader: stop writing, end quietly."""
+
+
+def set_secrets(secrets: tuple[str, ...]) -> None:
+    """Keys that must never be printed, even when a server echoes them back."""
+    global _secrets
+    _secrets = tuple(s for s in secrets if s)
+
+
+def clean(text: str) -> str:
+    """Terminal-safe text (newlines and tabs kept), with known keys masked."""
+    text = strip_control(str(text))
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _write(stream: Any, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        if stream is sys.stderr:
+            return
+        raise OutputClosed from None
+
+
+def say(text: str = "") -> None:
+    """One line (or several) on standard output."""
+    _write(sys.stdout, clean(text) + "\n")
+
+
+def say_json(value: Any, *, indent: int | None = None) -> None:
+    """A JSON value on standard output (one line unless `indent`)."""
+    text = json_text(value, indent=indent)
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    _write(sys.stdout, text + "\n")
+
+
+def write_raw(text: str) -> None:
+    """A block of text that is already a rendering of server data (an export): still sanitised here."""
+    text = clean(text)
+    _write(sys.stdout, text if text.endswith("\n") else text + "\n")
+
+
+def warn(message: str) -> None:
+    """A one-line message on standard error, prefixed with the program's name."""
+    _write(sys.stderr, f"{PROG}: {' '.join(clean(message).split())}\n")
+
+
+def note(text: str) -> None:
+    """Information for the person running a script (ids, statuses) on standard error, unprefixed."""
+    _write(sys.stderr, clean(text) + "\n")
