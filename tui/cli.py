@@ -67,7 +67,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        parser.exit(0, f"openhands-tui {_version()}\n")
+        sys.stdout.write(f"openhands-tui {_version()}\n")
+        parser.exit(0)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:

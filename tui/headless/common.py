@@ -134,7 +134,7 @@ async def per_server(servers: list[ServerConfig], call, deadline: Deadline, cap:
     for server, task in zip(servers, tasks, strict=True):
         if not task.done():
             task.cancel()
-            waited = f"{budget:g}s" if budget is not None else "the time limit"
+            waited = f"{round(budget, 1):g}s" if budget is not None else "the time limit"
             out.append((server, TimeoutError(f"{server.name}: no answer within {waited}")))
             continue
         error = task.exception()

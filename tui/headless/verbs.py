@@ -121,19 +121,41 @@ class Delivery:
     duration_s: float = 0.0
 
 
-def final_reply(session: ConversationSession) -> str | None:
-    """The agent's answer to the newest user message: its finish message, else its last message."""
-    for index in range(len(session.timeline) - 1, -1, -1):
-        event = session.timeline[index]
-        if isinstance(event, ActionEvent) and event.tool_name == "finish":
-            message = (event.action or {}).get("message")
-            if isinstance(message, str) and message.strip():
-                return message
-        elif isinstance(event, MessageEvent) and event.source == "agent" and event.text.strip():
-            return event.text
-        elif isinstance(event, MessageEvent) and event.source == "user":
-            return None
+def _answer(event: object) -> tuple[bool, str] | None:
+    """(is the finish message, text) when the event is the agent answering."""
+    if isinstance(event, ActionEvent) and event.tool_name == "finish":
+        message = (event.action or {}).get("message")
+        if isinstance(message, str) and message.strip():
+            return True, message
+    elif isinstance(event, MessageEvent) and event.source == "agent" and event.text.strip():
+        return False, event.text
     return None
+
+
+class ReplyCollector:
+    """The agent's answers that arrive after our message: the finish message wins, else the last message."""
+
+    def __init__(self, session: ConversationSession, item_id: str) -> None:
+        self.session = session
+        self.item_id = item_id
+        self.finish: str | None = None
+        self.last: str | None = None
+        self.unsubscribe = session.subscribe(self._on_change)
+
+    def _on_change(self, change: SessionChange) -> None:
+        if change.kind is not ChangeKind.EVENTS or self.session.turn.item_id != self.item_id:
+            return  # only what our own turn says, not the turn we waited behind
+        for event in change.events:
+            answer = _answer(event)
+            if answer is not None:
+                if answer[0]:
+                    self.finish = answer[1]
+                else:
+                    self.last = answer[1]
+
+    @property
+    def reply(self) -> str | None:
+        return self.finish if self.finish is not None else self.last
 
 
 async def deliver(
@@ -142,6 +164,7 @@ async def deliver(
     """Queue semantics of the UI: delivered when the running turn ends; optionally wait for our own turn."""
     started = time.monotonic()
     item = await session.submit(text, interrupt=interrupt)
+    replies = ReplyCollector(session, item.id)
 
     def sent() -> bool:
         return session.outbox.get(item.id) is None
@@ -165,8 +188,8 @@ async def deliver(
         return Delivery("sent", ExecutionStatus.RUNNING, duration_s=time.monotonic() - started)
     settled = await session.wait_until(lambda: item.id in session.settled, deadline.remaining())
     status = session.settled.get(item.id) if settled else None
-    reply = final_reply(session) if status is not None else None
-    return Delivery("sent", status, reply, time.monotonic() - started)
+    replies.unsubscribe()
+    return Delivery("sent", status, replies.reply if status is not None else None, time.monotonic() - started)
 
 
 def _timeout_text(cid: str, delivery: Delivery, deadline: Deadline) -> str:
