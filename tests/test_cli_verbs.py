@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 import time
@@ -281,3 +282,20 @@ def test_send_timeout_while_waiting_to_deliver_says_the_message_was_not_sent(ser
     assert cli(*s, "watch", cid, "--until-done", timeout=60).returncode == 0
     time.sleep(0.5)
     assert "[text] too late" not in _user_texts(_events(server, cid))
+
+
+def test_the_readme_table_and_each_verbs_help_agree():
+    readme = (ROOT / "README.md").read_text().split("## Headless verbs", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 10
+    for row in rows:
+        usage = row.split(" | ")[0]
+        verbs = [v.split()[0] for v in usage.strip("| ").split("`") if v.strip() and v.strip() != ","]
+        flags = set(re.findall(r"--[a-z][a-z-]+", usage))
+        for verb in verbs:
+            out = cli(verb, "--help")
+            assert out.returncode == 0, f"{verb} --help"
+            for flag in flags:
+                if verb in ("delete", "rename") or (flag == "--reason" and verb != "reject"):
+                    continue
+                assert flag in out.stdout, f"the README says `{verb}` takes {flag}; its --help does not"
