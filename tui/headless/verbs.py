@@ -189,6 +189,9 @@ async def deliver(
     settled = await session.wait_until(lambda: item.id in session.settled, deadline.remaining())
     status = session.settled.get(item.id) if settled else None
     replies.unsubscribe()
+    if status is None and session.connection.state is ConnectionState.STOPPED:
+        reason = session.connection.reason or "the connection ended"
+        raise VerbError(f"the message was delivered, but following {session.id} stopped: {reason}")
     return Delivery("sent", status, replies.reply if status is not None else None, time.monotonic() - started)
 
 
