@@ -371,8 +371,8 @@ async def test_replay_matches_recording(path: Path) -> None:
     deferred = path.name == "deferred_init.jsonl"
     knobs = dict(FAST_KNOBS)
     if deferred:
-        server = DemoServer(deferred_init=True, init_key=INIT_KEY, **knobs)
+        server = DemoServer(deferred_init=True, init_key=INIT_KEY, protocol="1.43", **knobs)
     else:
-        server = DemoServer(session_keys=[SESSION_KEY], **knobs)
+        server = DemoServer(session_keys=[SESSION_KEY], protocol="1.43", **knobs)
     with server:
         await asyncio.wait_for(Replayer(path, server, keyed=not deferred).replay(), 50)

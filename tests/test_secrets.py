@@ -77,6 +77,15 @@ async def test_urls_logs_and_reprs(keyed, tmp_path):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # A 1.58 server is followed on the session socket; the events socket (older servers) is checked too.
+            legacy = ConversationSession(client, info.id, protocol="events")
+            task = asyncio.create_task(legacy.run())
+            try:
+                assert await legacy.wait_live(15)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             stream = client.event_stream(info.id)
             for obj in (
                 client,
@@ -108,6 +117,7 @@ async def test_urls_logs_and_reprs(keyed, tmp_path):
         await proxy.stop()
     lines = proxy.request_lines()
     assert any("/sockets/events/" in line for line in lines) and any("/api/conversations" in line for line in lines)
+    assert any("/sockets/session/" in line for line in lines)
     assert_clean("\n".join(lines), "a URL the client opened")
     assert_clean(log_file.read_text(errors="replace"), "the debug log file")
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 TRANSCRIPTS = Path(__file__).parent / "data" / "transcripts"
+TRANSCRIPTS_158 = Path(__file__).parent / "data" / "transcripts-1.58"  # agent server 1.58.2
 
 
-def transcript_files() -> list[Path]:
-    return sorted(TRANSCRIPTS.glob("*.jsonl"))
+def transcript_files(directory: Path = TRANSCRIPTS) -> list[Path]:
+    return sorted(directory.glob("*.jsonl"))
 
 
 def lines(path: Path) -> Iterator[dict[str, Any]]:

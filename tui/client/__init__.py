@@ -7,6 +7,7 @@ from .errors import (
     InvalidRequest,
     NotFound,
     ServerFailure,
+    ServerFull,
     Unauthorized,
     Unreachable,
     describe_transport_error,
@@ -15,6 +16,7 @@ from .errors import (
     summarize_validation,
 )
 from .rest import BATCH_GET_MAX, PAGE_LIMIT, AgentClient, normalize_base_url
+from .session_stream import Oversized, SessionItem, SessionStream, decode_session_frame, session_url
 from .stream import Connected, Disconnected, EventStream, Frame, Stopped, StreamItem, decode_frame, events_url
 
 __all__ = [
@@ -30,16 +32,22 @@ __all__ = [
     "Frame",
     "InvalidRequest",
     "NotFound",
+    "Oversized",
     "ServerFailure",
+    "ServerFull",
+    "SessionItem",
+    "SessionStream",
     "Stopped",
     "StreamItem",
     "Unauthorized",
     "Unreachable",
     "decode_frame",
+    "decode_session_frame",
     "describe_transport_error",
     "display_url",
     "error_from_response",
     "events_url",
     "normalize_base_url",
+    "session_url",
     "summarize_validation",
 ]

@@ -3,7 +3,8 @@
 Every error carries `.message`: one sentence a person understands, naming the server URL and, where there is
 one, what to do about it. Session and init keys never appear in a message: the key only ever travels in a
 header, and the messages are built from the base URL (with any `user:password@` part removed), the status and
-the server's own text.
+the server's own text. Both `message` and a textual `detail` are passed through `tui.sanitize` when the error is
+built, so whoever shows one (a notification, a toast, a line on stderr) shows text that is safe on a terminal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tui.sanitize import MASK, SECRET_FIELDS, one_line, strip_control
+
 SESSION_KEY_HINT = "set it with --session-key-env VAR"
 INIT_HINT = "openhands-tui init --init-key-env VAR"
 
@@ -25,10 +28,12 @@ class AgentServerError(Exception):
     `detail` is the server's own text (its `detail`, or `exception` for 5xx), when there was one."""
 
     def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
+        # Server text is data: no escape sequence, control, bidi override or echoed key survives construction.
+        message = one_line(str(message), 1000)
         super().__init__(message)
         self.message = message
         self.status = status
-        self.detail = detail
+        self.detail = _clean(detail)
 
     def __str__(self) -> str:
         return self.message
@@ -37,13 +42,28 @@ class AgentServerError(Exception):
         return f"{type(self).__name__}({self.message!r}, status={self.status!r})"
 
 
+def _clean(value: Any, depth: int = 0) -> Any:
+    """A server `detail` (text, or the JSON of a 422) with every string sanitised and secret fields masked."""
+    if isinstance(value, str):
+        return strip_control(value)
+    if depth > 32 and isinstance(value, (dict, list, tuple)):
+        return "(nested too deeply)"
+    if isinstance(value, dict):
+        return {strip_control(str(k)): _clean(v, depth + 1) for k, v in value.items() if k is not None} | {
+            k: MASK for k in value if str(k).lower() in SECRET_FIELDS and value[k] not in (None, "", MASK)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_clean(v, depth + 1) for v in value]
+    return value
+
+
 class Unauthorized(AgentServerError):
     """401 on REST, close 4001 or a 401/403 handshake on the socket: wrong or missing key."""
 
 
 class NotFound(AgentServerError):
-    """The conversation (or event) does not exist: 404, the 400 `Bad Request` of pause/interrupt/delete,
-    PATCH's `{"success": false}`, socket close 4004."""
+    """The conversation (or event) does not exist: 404 (1.58 for every route), the 400 `Bad Request` of
+    pause/interrupt/delete and PATCH's `{"success": false}` (1.43), socket close 4004."""
 
 
 class Conflict(AgentServerError):
@@ -56,6 +76,20 @@ class Dormant(AgentServerError):
 
 class InvalidRequest(AgentServerError):
     """400/422 (and other 4xx): the server rejected what we sent."""
+
+
+class ServerFull(AgentServerError):
+    """429: the server is at its limit of concurrent runs (agent server 1.58+). Never a delivery, and never retried
+    by the client itself: the caller decides. `stored` is True when the server kept what was sent before refusing
+    to run it (a message send: "Message saved, …"): then retry `POST …/run`, never the send. When False nothing was
+    stored (create, run, approve, start a child): repeat the same request later."""
+
+    def __init__(self, message: str, status: int | None = 429, detail: Any = None, *, stored: bool = False) -> None:
+        super().__init__(message, status, detail)
+        self.stored = stored
+
+    def __repr__(self) -> str:
+        return f"ServerFull({self.message!r}, status={self.status!r}, stored={self.stored!r})"
 
 
 class ServerFailure(AgentServerError):
@@ -130,6 +164,15 @@ def unauthorized_message(url: str) -> str:
     return f"wrong or missing session key for {display_url(url)}; {SESSION_KEY_HINT}"
 
 
+def server_full_message(url: str, stored: bool) -> str:
+    if stored:
+        return (
+            f"server {display_url(url)} is at its run limit; the message was saved but not answered yet "
+            "(start the run again later, do not resend it)"
+        )
+    return f"server {display_url(url)} is at its run limit; nothing was started, try again later"
+
+
 def dormant_message(url: str, state: str | None = None) -> str:
     st = f" (state '{state}')" if state else ""
     return f"the server at {display_url(url)} is waiting to be initialised{st}; wake it with `{INIT_HINT}`"
@@ -157,9 +200,9 @@ def error_from_response(
 
     `route_kind` says what kind of route answered, which changes how some statuses read:
       - "conversation": a route on one conversation (404 = it does not exist);
-      - "conversation_control": pause / interrupt / delete, where the real server answers an unknown
-        conversation with 400 `{"detail": "Bad Request"}` (mapped to `NotFound`);
-      - "event": get one event (the real server answers an unknown event id with a 500 `'Unknown event_id'`);
+      - "conversation_control": pause / interrupt / delete, where a 1.43 server answers an unknown
+        conversation with 400 `{"detail": "Bad Request"}` and 1.58 with 404 (both mapped to `NotFound`);
+      - "event": get one event (an unknown event id is a 500 `'Unknown event_id'` on 1.43, a 404 on 1.58);
       - "init": `/api/init` (401 = wrong init key, 404 = not a deferred-init server, 400 = already initialised);
       - anything else ("api", "list", "server"): a server-wide route (404 = wrong server or path prefix).
     `subject` names the thing asked for ("conversation 1234…") in the messages.
@@ -175,6 +218,11 @@ def error_from_response(
         if route_kind == "init":
             return Unauthorized(f"wrong or missing init key for {url}; set it with --init-key-env VAR", status, detail)
         return Unauthorized(unauthorized_message(url), status, detail)
+
+    if status == 429:
+        # 1.58's run limit. A message send is stored before the refusal and says so ("Message saved, but …").
+        stored = isinstance(detail, str) and detail.lstrip().lower().startswith("message saved")
+        return ServerFull(server_full_message(url, stored), status, detail, stored=stored)
 
     if status == 503:
         text = f"{exception or ''} {detail if isinstance(detail, str) else ''}"

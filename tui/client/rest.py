@@ -31,20 +31,28 @@ from pydantic import BaseModel, ValidationError
 
 from tui.protocol import (
     SEARCH_KIND_PATHS,
+    ChildConversation,
     ConfirmationResponseRequest,
     ConversationInfo,
     ConversationPage,
+    CreateChildRequest,
     Event,
+    GitChange,
+    GitDiff,
     InitRequest,
     InitStatus,
+    RuntimeInfo,
     SendMessageRequest,
     ServerInfo,
     StartConversationRequest,
+    ToolCatalog,
     parse_event,
 )
+from tui.sanitize import SECRET_FIELDS, one_line, register_secret
 
 from .errors import (
     AgentServerError,
+    InvalidRequest,
     NotFound,
     ServerFailure,
     Unreachable,
@@ -52,8 +60,10 @@ from .errors import (
     error_from_response,
     unreachable,
 )
+from .tls import trust_context
 
 if TYPE_CHECKING:
+    from .session_stream import SessionStream
     from .stream import EventStream
 
 __all__ = ["BATCH_GET_MAX", "PAGE_LIMIT", "AgentClient", "normalize_base_url"]
@@ -87,6 +97,20 @@ def _check_header_secret(value: str, what: str) -> str:
     return value
 
 
+def _register_secret_fields(value: Any, depth: int = 0) -> None:
+    if depth > 16:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and str(key).lower() in SECRET_FIELDS:
+                register_secret(item)
+            else:
+                _register_secret_fields(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _register_secret_fields(item, depth + 1)
+
+
 class _Attempt:
     """Watches one attempt through httpcore's trace hook: did it open a new connection, did headers arrive."""
 
@@ -115,6 +139,7 @@ class AgentClient:
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self._session_key = _check_header_secret(session_key, "session key") if session_key else None
+        register_secret(self._session_key)  # an echo of it from the server is masked wherever it is shown
         self.timeout = timeout
         self.long_timeout = long_timeout
         headers = {"Accept": "application/json", "User-Agent": "openhands-tui"}
@@ -127,7 +152,8 @@ class AgentClient:
             headers=headers,
             timeout=self._short,
             transport=transport,
-            follow_redirects=False,
+            follow_redirects=False,  # a redirect would carry the key's header to wherever it points
+            verify=trust_context(),
         )
 
     # ----------------------------------------------------------------------------------------- lifecycle
@@ -224,10 +250,10 @@ class AgentClient:
         try:
             return resp.json()
         except Exception as exc:
-            snippet = " ".join(resp.text[:80].split()) if resp.content else "(empty body)"
+            snippet = f"“{one_line(resp.text[:400], 80)}”" if resp.content else "(empty body)"
             raise ServerFailure(
                 f"{self.display_url} sent a response to {resp.request.method} {resp.request.url.path} that is not "
-                f"JSON: {snippet!r}",
+                f"JSON: {snippet}",
                 resp.status_code,
                 type(exc).__name__,
             ) from None
@@ -304,6 +330,8 @@ class AgentClient:
     async def init(self, init_key: str, session_keys: list[str] | None = None) -> InitStatus:
         """Wake a dormant server (`POST /api/init`, header `X-Init-API-Key`), optionally giving it session keys.
         The client keeps using the session key it was built with; make a new client for a new key."""
+        for secret in (init_key, *(session_keys or ())):
+            register_secret(secret)
         body = InitRequest(session_api_keys=list(session_keys) if session_keys is not None else None).to_wire()
         resp = await self._request(
             "POST",
@@ -376,7 +404,9 @@ class AgentClient:
         if req.conversation_id is None:
             # Our own id makes a repeated POST harmless: the server answers 200 with the same conversation.
             req = req.model_copy(update={"conversation_id": str(uuid.uuid4())})
-        resp = await self._request("POST", "api/conversations", json=req.to_wire(), route_kind="api")
+        wire = req.to_wire()
+        _register_secret_fields(wire)  # the LLM key: masked if the agent ever prints it
+        resp = await self._request("POST", "api/conversations", json=wire, route_kind="api")
         return self._model(resp, ConversationInfo)
 
     async def delete_conversation(self, cid: str) -> None:
@@ -390,6 +420,9 @@ class AgentClient:
         self._success(resp, subject=self._subject(cid))
 
     async def rename_conversation(self, cid: str, title: str) -> None:
+        title = str(title).strip()  # as 1.58 stores it; a blank title is refused (422 on 1.58, stored "" by 1.43)
+        if not title:
+            raise InvalidRequest(f"a conversation title cannot be blank (not sent to {self.display_url})")
         resp = await self._request(
             "PATCH",
             self._conv_path(cid),
@@ -581,3 +614,111 @@ class AgentClient:
             subject=self._subject(cid),
         )
         self._success(resp, subject=self._subject(cid))
+
+    # ----------------------------------------------------------------------------------------- 1.58+ routes
+    # Runtime, children, git and catalogs exist on agent server 1.58 (`ServerInfo.supports_runtime_routes`,
+    # `.supports_tool_catalog`); an older server answers 404, raised as `NotFound`. A full server answers 429 on a
+    # child create: `ServerFull`, nothing created, never retried here.
+
+    async def runtime(self, cid: str) -> RuntimeInfo:
+        """Whether the conversation's runtime can run it (`GET /{id}/runtime`)."""
+        resp = await self._request(
+            "GET", self._conv_path(cid) + "/runtime", route_kind="conversation", subject=self._subject(cid)
+        )
+        return self._model(resp, RuntimeInfo)
+
+    async def reprovision(self, cid: str) -> RuntimeInfo:
+        """Ask the server to bring the runtime back (`POST /{id}/runtime/reprovision`); its state afterwards."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/runtime/reprovision",
+            long=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, RuntimeInfo)
+
+    async def create_child(
+        self, cid: str, task: str, title: str | None = None, isolation: str | None = None
+    ) -> ChildConversation:
+        """Start a child conversation of `cid` that works on `task` at once (its first message). `isolation` is
+        "worktree" (the server's default: a git worktree when the parent's directory is a repository) or "shared".
+        Never resent on a dropped connection: a repeat would start a second child."""
+        if not str(task).strip():
+            raise InvalidRequest(f"a child conversation needs a task (not sent to {self.display_url})")
+        if isolation not in (None, "worktree", "shared"):
+            raise InvalidRequest(f"isolation must be 'worktree' or 'shared', not {isolation!r}")
+        body = CreateChildRequest.model_validate({"task": task, "title": title, "isolation": isolation}).to_wire()
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/children",
+            json=body,
+            long=True,
+            repeatable=False,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, ChildConversation)
+
+    async def git_changes(self, cid: str, path: str, *, ref: str | None = None) -> list[GitChange]:
+        """Changed files under `path` (absolute, inside the conversation's working dir), against the upstream
+        branch (or HEAD without a remote), or against `ref`."""
+        params = {"path": path} | ({"ref": ref} if ref else {})
+        resp = await self._request(
+            "GET",
+            self._conv_path(cid) + "/git/changes",
+            params=params,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        data = self._json(resp)
+        if not isinstance(data, list):
+            raise self._bad_shape(resp, "a list of changes")
+        return [self._model(resp, GitChange, item, use_data=True) for item in data]
+
+    async def git_diff(self, cid: str, path: str, *, ref: str | None = None) -> GitDiff:
+        """One file (absolute `path`) before and after, whole; `original` is "" for a new file."""
+        params = {"path": path} | ({"ref": ref} if ref else {})
+        resp = await self._request(
+            "GET",
+            self._conv_path(cid) + "/git/diff",
+            params=params,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        return self._model(resp, GitDiff)
+
+    async def tools_catalog(self) -> ToolCatalog:
+        """The tools this server can give an agent (`GET /api/tools/catalog`); offer `ToolCatalog.offerable`."""
+        resp = await self._request("GET", "api/tools/catalog", route_kind="server")
+        return self._model(resp, ToolCatalog)
+
+    async def set_confirmation_policy(self, cid: str, policy: Mapping[str, Any]) -> None:
+        """E.g. `{"kind": "AlwaysConfirm"}`, `{"kind": "ConfirmRisky", "threshold": "HIGH", "confirm_unknown": True}`."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/confirmation_policy",
+            json={"policy": dict(policy)},
+            idempotent=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        self._success(resp, subject=self._subject(cid))
+
+    async def set_security_analyzer(self, cid: str, analyzer: Mapping[str, Any] | None) -> None:
+        """E.g. `{"kind": "LLMSecurityAnalyzer"}`; None removes it (every risk is then UNKNOWN)."""
+        resp = await self._request(
+            "POST",
+            self._conv_path(cid) + "/security_analyzer",
+            json={"security_analyzer": dict(analyzer) if analyzer is not None else None},
+            idempotent=True,
+            route_kind="conversation",
+            subject=self._subject(cid),
+        )
+        self._success(resp, subject=self._subject(cid))
+
+    def session_stream(self, conversation_id: str, *, after_seq: int | None = -1, **options: Any) -> SessionStream:
+        """A `SessionStream` (the resumable session socket, servers ≥ 1.46) with this client's key."""
+        from .session_stream import SessionStream
+
+        return SessionStream(self.base_url, conversation_id, self._session_key, after_seq=after_seq, **options)

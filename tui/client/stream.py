@@ -25,22 +25,38 @@ from typing import Any
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect as _Connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from tui.protocol import Event, UnknownEvent, parse_event
+from tui.sanitize import one_line, register_secret
 
 from .errors import (
     AgentServerError,
+    Dormant,
     NotFound,
     Unauthorized,
     Unreachable,
     describe_transport_error,
     display_url,
+    dormant_message,
     unauthorized_message,
 )
 from .rest import normalize_base_url
+from .tls import trust_context
 
-__all__ = ["Connected", "Disconnected", "EventStream", "Frame", "Stopped", "StreamItem", "events_url"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "Connected",
+    "Disconnected",
+    "EventStream",
+    "Frame",
+    "Stopped",
+    "StreamItem",
+    "events_url",
+    "handshake_refusal",
+    "open_socket",
+]
 
 # The websockets library logs every frame at DEBUG, the auth frame (and so the key) included. Its records go
 # to a logger of ours that never emits DEBUG, whatever the root logger's level.
@@ -49,7 +65,10 @@ _WS_LOGGER.setLevel(logging.INFO)
 
 CLOSE_AUTH_FAILED = 4001
 CLOSE_NOT_FOUND = 4004
-MAX_FRAME_BYTES = 64 * 1024 * 1024  # full_state and system-prompt frames can be large
+# full_state and system-prompt frames run to a few hundred KB; anything far larger is refused (close 1009) and
+# the event comes back through REST (whose body size is capped too) when the stream reconnects.
+MAX_FRAME_BYTES = 8 * 1024 * 1024
+DORMANT_RETRY = 5.0  # seconds between socket attempts while the server waits for `init` (capped by max_backoff)
 
 
 @dataclass(frozen=True)
@@ -71,11 +90,17 @@ class Frame:
 @dataclass(frozen=True)
 class Disconnected:
     """The socket dropped or could not be opened; the stream sleeps `retry_in` seconds, then retries.
-    `attempt` is the number of consecutive failures (1 after the first drop)."""
+    `attempt` is the number of consecutive failures (1 after the first drop). `error` says why when it is
+    something a person can act on: `Dormant` for a 1.58 server that refuses sockets until `init` (the stream
+    keeps retrying slowly and resumes by itself once the server is initialised)."""
 
     reason: str
     retry_in: float
     attempt: int
+    error: AgentServerError | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", one_line(self.reason, 300))  # it may quote the server
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,9 @@ class Stopped:
 
     reason: str
     error: AgentServerError
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", one_line(self.reason, 1000))
 
 
 StreamItem = Connected | Frame | Disconnected | Stopped
@@ -120,6 +148,36 @@ def decode_frame(message: str | bytes) -> Frame:
     return Frame(event, raw)
 
 
+def _refuse_redirect(exc: Exception) -> Exception | str:
+    return exc  # never a new URI: the auth frame (and so the key) would go to wherever it points
+
+
+REDIRECT_STATUSES = frozenset({300, 301, 302, 303, 307, 308})
+
+
+def open_socket(url: str, **options: Any) -> Any:
+    """Open a WebSocket to one of our servers (await the result): no redirect followed, the shared TLS trust
+    store for `wss://`, frames capped at `MAX_FRAME_BYTES`, the library's logs kept away from DEBUG (they would
+    show the auth frame). `options` are `websockets.connect` options (timeouts, pings)."""
+    options.setdefault("max_size", MAX_FRAME_BYTES)
+    options.setdefault("user_agent_header", "openhands-tui")
+    options.setdefault("logger", _WS_LOGGER)
+    if url.startswith("wss://"):
+        options.setdefault("ssl", trust_context())
+    opener = connect(url, **options)
+    if isinstance(opener, _Connect):
+        opener.process_redirect = _refuse_redirect  # type: ignore[method-assign]
+    return opener
+
+
+def handshake_refusal(exc: InvalidStatus) -> str:
+    """Why a socket handshake answered with a status other than 101, for people."""
+    status = exc.response.status_code
+    if status in REDIRECT_STATUSES:
+        return f"the server redirected the socket (HTTP {status}); redirects are not followed, so the key stays with its server"
+    return f"the server refused the socket with HTTP {status}"
+
+
 def _close_info(exc: ConnectionClosed) -> tuple[int, str]:
     if exc.rcvd is not None:
         return exc.rcvd.code, exc.rcvd.reason
@@ -146,6 +204,7 @@ class EventStream:
         self.conversation_id = str(conversation_id)
         self.url = events_url(self.base_url, self.conversation_id)
         self._session_key = session_key or None
+        register_secret(self._session_key)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.max_backoff = max_backoff
@@ -236,19 +295,43 @@ class EventStream:
             return Stopped(err.message, err)
         return None
 
+    async def _dormant_error(self) -> Dormant | None:
+        """A 403 at the handshake is a wrong key, or (1.58) a dormant server refusing every socket until `init`:
+        ask `GET /api/init`. `Dormant` when it says so; None (a key problem) when it does not or cannot tell."""
+        from .rest import AgentClient
+
+        try:
+            async with AgentClient(self.base_url, self._session_key, timeout=self.open_timeout) as client:
+                state = await client.init_status()
+        except Dormant as exc:
+            return exc
+        except (AgentServerError, ValueError):
+            return None
+        if state is None or state.state == "ready":
+            return None
+        return Dormant(dormant_message(self.base_url, state.state), 403, state.state)
+
     async def _open(self) -> ClientConnection:
-        return await connect(
-            self.url,
+        return await open_socket(
+            self._socket_url(),
             open_timeout=self.open_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             close_timeout=self.close_timeout,
-            max_size=MAX_FRAME_BYTES,
-            user_agent_header="openhands-tui",
-            logger=_WS_LOGGER,
         )
 
-    async def _run(self) -> AsyncIterator[StreamItem]:
+    # Hooks for a socket with another URL or frame format (the session socket); see `session_stream.py`.
+    def _socket_url(self) -> str:
+        return self.url
+
+    def _decode(self, message: str | bytes) -> Any:
+        return decode_frame(message)
+
+    def _after_close(self, code: int, reason: str) -> list[Any]:
+        """Items to hand on after the socket closed with `code` (before the back-off)."""
+        return []
+
+    async def _run(self) -> AsyncIterator[Any]:
         stopped = self._fatal_for_id()
         if stopped is not None:
             yield stopped
@@ -258,16 +341,18 @@ class EventStream:
         connections = 0
         while not self._closing.is_set():
             reason: str
+            dormant: Dormant | None = None
             # -------------------------------------------------------------- open
             try:
                 finished, ws = await self._until_closing(self._open())
             except InvalidStatus as exc:
                 status = exc.response.status_code
-                if status in (401, 403):
+                dormant = await self._dormant_error() if status == 403 else None
+                if status in (401, 403) and dormant is None:
                     err: AgentServerError = Unauthorized(unauthorized_message(self.base_url), status)
                     yield Stopped(err.message, err)
                     return
-                reason = f"the server refused the socket with HTTP {status}"
+                reason = dormant.message if dormant is not None else handshake_refusal(exc)
                 ws = None
                 finished = True
             except InvalidURI as exc:
@@ -301,7 +386,7 @@ class EventStream:
                     while True:
                         message = await ws.recv()
                         got_frame = True
-                        yield decode_frame(message)
+                        yield self._decode(message)
                 except ConnectionClosed as exc:
                     code, why = _close_info(exc)
                     if self._closing.is_set():
@@ -319,6 +404,8 @@ class EventStream:
                         yield Stopped(err.message, err)
                         return
                     reason = f"connection closed ({code}{' ' + why if why else ''})"
+                    for extra in self._after_close(code, why):
+                        yield extra
                 except OSError as exc:
                     reason = describe_transport_error(exc)
                 except (asyncio.CancelledError, GeneratorExit):
@@ -341,7 +428,9 @@ class EventStream:
             # -------------------------------------------------------------- back off
             failures += 1
             delay = self._backoff(failures)
-            yield Disconnected(reason, delay, failures)
+            if dormant is not None:
+                delay = max(delay, min(DORMANT_RETRY, self.max_backoff))
+            yield Disconnected(reason, delay, failures, dormant)
             try:
                 await asyncio.wait_for(self._closing.wait(), timeout=delay)
                 return  # close() during the sleep

@@ -20,36 +20,11 @@ from tui.protocol import (
     UnknownEvent,
     UserRejectObservation,
 )
-from tui.sanitize import json_text, one_line, strip_control
 
-SECRET_FIELDS = {
-    "api_key",
-    "session_api_key",
-    "secret",
-    "secrets",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "password",
-    "token",
-    "authorization",
-}
-MASK = "**********"
-
-
-def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
-    """Mask fields that hold secrets and any occurrence of a known key in any string."""
-    if isinstance(value, dict):
-        return {
-            k: (MASK if k.lower() in SECRET_FIELDS and v not in (None, "", MASK) else redact(v, secrets))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret and secret in value:
-                value = value.replace(secret, MASK)
-    return value
+# Masking lives in the one sanitiser (re-exported here for the callers of `export.redact`).
+from tui.sanitize import MASK as MASK
+from tui.sanitize import SECRET_FIELDS as SECRET_FIELDS
+from tui.sanitize import json_text, one_line, redact, strip_control
 
 
 def _plain(value: Any) -> Any:

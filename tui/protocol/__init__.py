@@ -1,6 +1,17 @@
 """Wire models only: pydantic v2, no I/O, no Textual."""
 
-from .conversation import ConversationInfo, ConversationPage, ConversationState, InitStatus, ServerInfo, Success
+from .conversation import (
+    SESSION_SOCKET_SINCE,
+    ConversationInfo,
+    ConversationPage,
+    ConversationState,
+    InitStatus,
+    RuntimeErrorInfo,
+    RuntimeInfo,
+    RuntimeStatus,
+    ServerInfo,
+    Success,
+)
 from .events import (
     EVENT_CLASSES,
     SEARCH_KIND_PATHS,
@@ -15,12 +26,14 @@ from .events import (
     MessageEvent,
     ObservationEvent,
     PauseEvent,
+    SecurityAnalysisEvent,
     ServerErrorEvent,
     StreamingDeltaEvent,
     SystemPromptEvent,
     UnknownEvent,
     UserRejectObservation,
     parse_event,
+    risk_of,
     text_of,
 )
 from .requests import (
@@ -30,14 +43,33 @@ from .requests import (
     StartConversationRequest,
     TextContent,
 )
+from .risk import SecurityRisk, risk_label
+from .session_frames import (
+    SESSION_FRAME_CLASSES,
+    DeltaFrame,
+    DurableFrame,
+    ItemAbortedFrame,
+    ItemStartedFrame,
+    SessionErrorFrame,
+    SessionFrame,
+    SyncFrame,
+    TransientFrame,
+    UnknownFrame,
+    parse_session_frame,
+)
 from .stats import UsageTotals
 from .status import ExecutionStatus
+from .tools import FileEdit, TaskItem
+from .workspace import ChildConversation, CreateChildRequest, GitChange, GitDiff, ToolCatalog, ToolCatalogEntry
 
 __all__ = [
     "EVENT_CLASSES",
     "SEARCH_KIND_PATHS",
+    "SESSION_FRAME_CLASSES",
+    "SESSION_SOCKET_SINCE",
     "ActionEvent",
     "AgentErrorEvent",
+    "ChildConversation",
     "Condensation",
     "ConfirmationResponseRequest",
     "ConversationErrorEvent",
@@ -45,26 +77,50 @@ __all__ = [
     "ConversationPage",
     "ConversationState",
     "ConversationStateUpdateEvent",
+    "CreateChildRequest",
+    "DeltaFrame",
+    "DurableFrame",
     "ErrorClassification",
     "Event",
     "ExecutionStatus",
+    "FileEdit",
+    "GitChange",
+    "GitDiff",
     "InitRequest",
     "InitStatus",
     "InterruptEvent",
+    "ItemAbortedFrame",
+    "ItemStartedFrame",
     "MessageEvent",
     "ObservationEvent",
     "PauseEvent",
+    "RuntimeErrorInfo",
+    "RuntimeInfo",
+    "RuntimeStatus",
+    "SecurityAnalysisEvent",
+    "SecurityRisk",
     "SendMessageRequest",
     "ServerErrorEvent",
     "ServerInfo",
+    "SessionErrorFrame",
+    "SessionFrame",
     "StartConversationRequest",
     "StreamingDeltaEvent",
     "Success",
+    "SyncFrame",
     "SystemPromptEvent",
+    "TaskItem",
     "TextContent",
+    "ToolCatalog",
+    "ToolCatalogEntry",
+    "TransientFrame",
     "UnknownEvent",
+    "UnknownFrame",
     "UsageTotals",
     "UserRejectObservation",
     "parse_event",
+    "parse_session_frame",
+    "risk_label",
+    "risk_of",
     "text_of",
 ]

@@ -7,9 +7,13 @@ Parsing never raises: `parse_event` turns an unknown `kind`, or a known kind wit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .risk import SecurityRisk
+from .tools import FileEdit, TaskItem, file_edit_of, task_list_of
 
 # The events/search `kind=` filter wants the Python class path, not the wire kind (observations 3.13).
 _SDK = "openhands.sdk.event."
@@ -31,6 +35,7 @@ SEARCH_KIND_PATHS: dict[str, str] = {
     "LLMCompletionLogEvent": _SDK + "llm_completion_log.LLMCompletionLogEvent",
     "TokenEvent": _SDK + "token.TokenEvent",
     "ACPToolCallEvent": _SDK + "acp_tool_call.ACPToolCallEvent",
+    "SecurityAnalysisEvent": _SDK + "security.SecurityAnalysisEvent",  # 1.58+
 }
 
 
@@ -111,6 +116,11 @@ class MessageEvent(Event):
     def text(self) -> str:
         return self.llm_message.text
 
+    @property
+    def reasoning(self) -> str:
+        """The model's reasoning for this reply (`llm_message.reasoning_content`), "" when it gave none."""
+        return self.llm_message.reasoning_content or ""
+
 
 class ActionEvent(Event):
     KIND: ClassVar[str] = "ActionEvent"
@@ -128,6 +138,21 @@ class ActionEvent(Event):
     def thought_text(self) -> str:
         return text_of(self.thought)
 
+    @property
+    def risk(self) -> SecurityRisk:
+        """The risk the LLM gave this action. Always UNKNOWN when the conversation has no security analyzer."""
+        return SecurityRisk.parse(self.security_risk)
+
+    @property
+    def action_kind(self) -> str:
+        kind = (self.action or {}).get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def task_list(self) -> list[TaskItem] | None:
+        """The plan of a `task_tracker` action (`TaskTrackerAction`), None for any other action."""
+        return task_list_of(self.action, "TaskTrackerAction")
+
 
 class ObservationEvent(Event):
     KIND: ClassVar[str] = "ObservationEvent"
@@ -143,6 +168,21 @@ class ObservationEvent(Event):
     @property
     def is_error(self) -> bool:
         return bool(self.observation.get("is_error"))
+
+    @property
+    def observation_kind(self) -> str:
+        kind = self.observation.get("kind")
+        return kind if isinstance(kind, str) else ""
+
+    @property
+    def task_list(self) -> list[TaskItem] | None:
+        """The plan as the tool stored it (`TaskTrackerObservation`), None for any other observation."""
+        return task_list_of(self.observation, "TaskTrackerObservation")
+
+    @property
+    def file_edit(self) -> FileEdit | None:
+        """The file before and after a `file_editor` command (`FileEditorObservation`), None otherwise."""
+        return file_edit_of(self.observation)
 
 
 class UserRejectObservation(Event):
@@ -271,6 +311,22 @@ class ACPToolCallEvent(Event):
     is_error: bool = False
 
 
+class SecurityAnalysisEvent(Event):
+    """1.58+: the security analyzer's verdict on a batch of actions about to run (persisted). `risks` maps an
+    `ActionEvent` id to LOW / MEDIUM / HIGH / UNKNOWN; `parent_id` is the last analysed action."""
+
+    KIND: ClassVar[str] = "SecurityAnalysisEvent"
+    analyzer: str = ""
+    policy: str = ""
+    risks: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def risk_for(self, action_id: str) -> SecurityRisk | None:
+        """The risk given to that action, None when this analysis does not name it."""
+        value = self.risks.get(action_id)
+        return None if value is None else SecurityRisk.parse(value)
+
+
 class UnknownEvent(Event):
     """A kind this client does not know, or a known kind whose body did not validate. Keeps the raw JSON."""
 
@@ -312,6 +368,7 @@ EVENT_CLASSES: dict[str, type[Event]] = {
         LLMCompletionLogEvent,
         TokenEvent,
         ACPToolCallEvent,
+        SecurityAnalysisEvent,
     )
 }
 
@@ -353,3 +410,21 @@ def parse_event(data: Any) -> Event:
         raw=data,
         parse_error=error,
     )
+
+
+def risk_of(action_id: str, events: Iterable[Event]) -> SecurityRisk | None:
+    """The risk of one action, from a conversation's events (timeline order, oldest first).
+
+    The latest `SecurityAnalysisEvent` that names the action wins; without one, the action's own `security_risk`
+    (UNKNOWN on a conversation without an analyzer). None when neither the action nor an analysis of it is among
+    `events` (e.g. a 1.43 server that never sends them)."""
+    analysed: SecurityRisk | None = None
+    own: SecurityRisk | None = None
+    for event in events:
+        if isinstance(event, SecurityAnalysisEvent):
+            found = event.risk_for(action_id)
+            if found is not None:
+                analysed = found
+        elif isinstance(event, ActionEvent) and event.id == action_id:
+            own = event.risk
+    return analysed if analysed is not None else own

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tui.protocol import Event
+from tui.sanitize import one_line
 
 
 class ChangeKind(StrEnum):
@@ -28,3 +29,8 @@ class SessionChange:
     message: str = ""
     severity: str = "information"  # information | warning | error
     reordered: bool = False
+
+    def __post_init__(self) -> None:
+        # A notice often quotes the server: it holds only sanitised text, whoever shows it.
+        if self.message:
+            object.__setattr__(self, "message", one_line(self.message, 1000))

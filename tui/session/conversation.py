@@ -1,8 +1,10 @@
 """One conversation, followed live: the body of its worker, without Textual.
 
-`run()` keeps the WebSocket open (the stream reconnects by itself), syncs history over REST after every
-(re)connect, applies frames as they come, tracks status, usage and the turn in progress, and delivers the
-outbox. Listeners get a `SessionChange` for everything a view may want to redraw.
+`run()` picks the protocol from `/server_info`: the session socket on servers that have it (≥ 1.46: every stored
+event comes once, in order, with its `seq`, and a reconnect resumes after the last one held), else the events
+socket with a REST sync after every (re)connect. Either way it applies frames as they come, tracks status, usage
+and the turn in progress (`TurnRules` decides), and delivers the outbox. Listeners get a `SessionChange` for
+everything a view may want to redraw.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,8 +24,12 @@ from tui.client import (
     AgentServerError,
     Connected,
     Disconnected,
+    EventStream,
     Frame,
     NotFound,
+    Oversized,
+    ServerFull,
+    SessionStream,
     Stopped,
     Unauthorized,
     Unreachable,
@@ -35,21 +41,32 @@ from tui.protocol import (
     ConversationInfo,
     ConversationState,
     ConversationStateUpdateEvent,
+    DeltaFrame,
+    DurableFrame,
     Event,
     ExecutionStatus,
     InterruptEvent,
+    ItemAbortedFrame,
+    ItemStartedFrame,
     MessageEvent,
     ServerErrorEvent,
+    SessionErrorFrame,
+    SessionFrame,
     StreamingDeltaEvent,
+    SyncFrame,
+    TransientFrame,
     UnknownEvent,
+    UnknownFrame,
     UsageTotals,
 )
 from tui.sanitize import one_line
 
 from .changes import ChangeKind, SessionChange
+from .cursor import CursorStore
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
 from .timeline import MergeResult, Timeline
 from .tokens import TokenBuffer
+from .turns import Delivery, StatusDecision, Turn, TurnRules
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +74,14 @@ log = logging.getLogger(__name__)
 # timestamp earlier than events published before them.
 RECONCILE_MARGIN = timedelta(seconds=30)
 MAX_BATCH = 500
+CURSOR_SAVE_EVERY = 1.0  # seconds: the cursor file is rewritten at most this often (and when the session ends)
+CAPACITY_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between retries while the server is full
+
+
+class Protocol(StrEnum):
+    AUTO = "auto"  # ask /server_info
+    EVENTS = "events"  # /sockets/events + REST reconcile (every server)
+    SESSION = "session"  # /sockets/session with after_seq (≥ 1.46)
 
 
 class ConnectionState(StrEnum):
@@ -76,20 +101,6 @@ class Connection:
     error: AgentServerError | None = None
 
 
-@dataclass(slots=True)
-class Turn:
-    active: bool = False
-    started_at: float | None = None  # epoch seconds, for the elapsed-time display
-    saw_running: bool = False
-    interrupting: bool = False
-    item_id: str | None = None  # the outbox item that started this turn, if we did
-    item_text: str | None = None
-    # The newest user message before this turn: a snapshot still naming it predates the turn.
-    prior_user_message_id: str | None = None
-    since: str | None = None  # newest event timestamp held when the turn began (reconcile window)
-    generation: int = 0
-
-
 def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
     if not timestamp:
         return None
@@ -99,8 +110,17 @@ def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
         return None
 
 
-def _default_stream(client: AgentClient, conversation_id: str):
+def _default_stream(client: AgentClient, conversation_id: str) -> EventStream:
     return client.event_stream(conversation_id)
+
+
+def _default_session_stream(client: AgentClient, conversation_id: str, after_seq: int) -> SessionStream:
+    return client.session_stream(conversation_id, after_seq=after_seq)
+
+
+def _is_stored_full(error: AgentServerError) -> bool:
+    """A 429 on a message send: the server kept the message but started no run."""
+    return isinstance(error, ServerFull) and error.stored
 
 
 class ConversationSession:
@@ -114,18 +134,20 @@ class ConversationSession:
         outbox_store: OutboxStore | None = None,
         stream_factory: Callable[..., Any] | None = None,
         history_tail: int | None = None,
+        protocol: Protocol | str = Protocol.AUTO,
+        session_stream_factory: Callable[[AgentClient, str, int], Any] | None = None,
+        cursor_store: CursorStore | None = None,
     ) -> None:
         self.client = client
         self.id = conversation_id
         self.server_name = server_name
         self.info = info
         self.timeline = Timeline()
-        self.status = info.status if info else ExecutionStatus.UNKNOWN
+        self.rules = TurnRules(info.status if info else ExecutionStatus.UNKNOWN)
         self.usage = info.usage if info else UsageTotals()
         self.confirms_actions = info.confirms_actions if info else False
         self.tokens = TokenBuffer()
         self.connection = Connection()
-        self.turn = Turn()
         self.outbox = Outbox(outbox_store, client.base_url, conversation_id)
         # Why the queue is not being delivered although the agent is not busy (None: it is delivered).
         self.hold: str | None = None
@@ -138,15 +160,44 @@ class ConversationSession:
         self._changed = asyncio.Event()
         self._synced_once = False
         self._sending: OutboxItem | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._malformed_frames = 0
         self._batch: MergeResult | None = None  # while a batch of frames is applied
         # None: load the whole history on the first sync. N: load only the newest N events first (a view shows
         # the tail at once) and the rest page by page through `load_older()`.
         self.history_tail = history_tail
         self._older_cursor: str | None = None
+        # The protocol in use (AUTO until `run()` has asked the server). An explicit events-socket factory (tests,
+        # fault injection) means the events socket.
+        self.protocol = Protocol(protocol) if stream_factory is None else Protocol.EVENTS
+        self._session_stream_factory = session_stream_factory or _default_session_stream
+        # Session socket: the last durable seq held (None: nothing yet) and the replay target of this connection.
+        self.cursor: int | None = None
+        self._cursor_timestamp: str | None = None
+        self._through: int | None = None
+        self._replaying = False
+        if cursor_store is None and outbox_store is not None:
+            cursor_store = CursorStore(outbox_store.directory.parent / "cursors")
+        self._cursor_store = cursor_store
+        # What the previous run of the app had reached (events above it are new since then).
+        self.saved_cursor = cursor_store.load(client.base_url, conversation_id) if cursor_store else None
+        self._cursor_saved_at = 0.0
+        self._cursor_saved: int | None = self.saved_cursor
+        # The server answers a message sent into a running turn (1.58; known from its version).
+        self.server_steers = False
+        # While a full server (429) keeps us waiting: what is waiting ("starting the run", "approving").
+        self.capacity_wait: str | None = None
+        self._starting: set[str] = set()  # outbox items whose run is being started
 
     # ------------------------------------------------------------------ observers
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return self.rules.status
+
+    @property
+    def turn(self) -> Turn:
+        return self.rules.turn
 
     @property
     def title(self) -> str:
@@ -198,10 +249,10 @@ class ConversationSession:
 
     async def run(self) -> None:
         """Follow the conversation until cancelled or the server refuses it for good (bad key, deleted)."""
-        stream = self._stream_factory(self.client, self.id)
-        self._stream = stream
-        queue: asyncio.Queue = asyncio.Queue()
+        queue: asyncio.Queue[object] = asyncio.Queue()
         done = object()
+        stream: Any = None
+        pump_task: asyncio.Task[None] | None = None
 
         async def pump() -> None:
             # Frames are buffered here while a REST sync runs, so the socket is always read (pings work).
@@ -211,31 +262,41 @@ class ConversationSession:
             finally:
                 queue.put_nowait(done)
 
-        pump_task = asyncio.create_task(pump())
         try:
+            stream = await self._open_stream()
+            if stream is None:
+                return
+            self._stream = stream
+            pump_task = asyncio.create_task(pump())
             pending = None
             while True:
                 item, pending = (pending if pending is not None else await queue.get()), None
                 if item is done:
                     break
-                if isinstance(item, Frame):
+                if isinstance(item, (Frame, SessionFrame)):
                     # Frames that arrived together are applied together: one EVENTS change for the lot.
-                    frames = [item.event]
+                    frames: list[Frame | SessionFrame] = [item]
                     while len(frames) < MAX_BATCH and not queue.empty():
                         following = queue.get_nowait()
-                        if not isinstance(following, Frame):
+                        if not isinstance(following, (Frame, SessionFrame)):
                             pending = following
                             break
-                        frames.append(following.event)
+                        frames.append(following)
                     self._on_frames(frames)
                 elif isinstance(item, Connected):
-                    await self._on_connected()
+                    if self.protocol is Protocol.SESSION:
+                        self._on_session_connected()
+                    else:
+                        await self._on_connected()
+                elif isinstance(item, Oversized):
+                    self._spawn(self._fetch_oversized(item.seq))
                 elif isinstance(item, Disconnected):
                     self._set_connection(
                         ConnectionState.RECONNECTING,
                         item.reason,
                         retry_at=time.time() + item.retry_in,
                         attempt=item.attempt,
+                        error=item.error,
                     )
                 elif isinstance(item, Stopped):
                     self._stop(item.reason, item.error)
@@ -243,22 +304,66 @@ class ConversationSession:
             if pump_task.done() and not pump_task.cancelled() and pump_task.exception():
                 raise pump_task.exception()  # type: ignore[misc]
         finally:
-            pump_task.cancel()
+            if pump_task is not None:
+                pump_task.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            with contextlib.suppress(Exception):
-                await stream.close()
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+            self._save_cursor(force=True)
             if self.connection.state is not ConnectionState.STOPPED:
                 self._set_connection(ConnectionState.STOPPED, "closed")
 
-    def _spawn(self, coro) -> asyncio.Task:
+    async def _pick_protocol(self) -> Protocol:
+        if self.protocol is not Protocol.AUTO:
+            return self.protocol
+        try:
+            info = await self.client.server_info()
+        except AgentServerError:
+            return Protocol.EVENTS  # every server has it; the stream reports what is wrong
+        # 1.58 answers a message sent while the LLM writes the turn's last reply in the same run (1.43 dropped it).
+        self.server_steers = info.at_least(1, 58)
+        return Protocol.SESSION if info.supports_session_socket else Protocol.EVENTS
+
+    async def _open_stream(self) -> Any:
+        """The stream to follow: the events socket, or the session socket resuming after what is held."""
+        self.protocol = await self._pick_protocol()
+        if self.protocol is Protocol.EVENTS:
+            return self._stream_factory(self.client, self.id)
+        after = -1
+        if self.history_tail is not None:
+            # A long conversation opens tail-first over REST; the socket resumes after the newest event held.
+            # seq = position in the ascending REST search, so the count taken before the pages bounds it from
+            # below: anything above comes again over the socket (and is held once).
+            self._set_connection(ConnectionState.CONNECTING, "loading history")
+            try:
+                total = await self.client.count_events(self.id)
+                self._older_cursor = None
+                await self._load_pages(self.history_tail, cursor=None)
+                after = total - 1
+            except (NotFound, Unauthorized) as error:
+                self._stop(error.message, error)
+                return None
+            except AgentServerError:
+                self.timeline = Timeline()  # nothing half-loaded: the socket replays it all
+                self._older_cursor = None
+                after = -1
+        if after >= 0:
+            self.cursor = after
+        return self._session_stream_factory(self.client, self.id, after)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        # Waiters may be waiting for the background work to end (`watch --until-done`): wake them.
+        self._changed.set()
+        self._changed = asyncio.Event()
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             message = error.message if isinstance(error, AgentServerError) else f"{type(error).__name__}: {error}"
@@ -297,6 +402,67 @@ class ConversationSession:
         self._set_connection(ConnectionState.LIVE)
         self._resolve_uncertain()
         self._maybe_deliver()
+
+    def _on_session_connected(self) -> None:
+        """Session socket open: the replay up to `sync.through_seq` comes first, then live frames."""
+        first = not self._synced_once
+        self._through = None
+        self._replaying = True
+        self._set_connection(
+            ConnectionState.CONNECTING if first else ConnectionState.RESYNCING,
+            "loading history" if first else "catching up",
+        )
+
+    def _replayed(self) -> None:
+        """Everything stored up to the connect is held: the session is live."""
+        self._replaying = False
+        first = not self._synced_once
+        self._synced_once = True
+        self._set_connection(ConnectionState.LIVE)
+        self._save_cursor(force=True)
+        if first:
+            self._spawn(self._refresh_info_quietly())
+        # The queue waits for the snapshot that follows the replay: it says whether the agent is busy.
+        self._resolve_uncertain()
+
+    async def _refresh_info_quietly(self) -> None:
+        with contextlib.suppress(AgentServerError):
+            await self.refresh_info()
+
+    def _advance(self, seq: int, event: Event) -> None:
+        if self.cursor is None or seq > self.cursor:
+            self.cursor = seq
+            self._cursor_timestamp = event.timestamp or self._cursor_timestamp
+
+    def _save_cursor(self, *, force: bool = False) -> None:
+        if self._cursor_store is None or self.cursor is None or self.cursor == self._cursor_saved:
+            return
+        now = time.monotonic()
+        if not force and now - self._cursor_saved_at < CURSOR_SAVE_EVERY:
+            return
+        try:
+            self._cursor_store.save(self.client.base_url, self.id, self.cursor)
+        except OSError as error:
+            log.warning("could not save the resume point of %s: %s", self.id, error)
+            return
+        self._cursor_saved, self._cursor_saved_at = self.cursor, now
+
+    async def _fetch_oversized(self, seq: int) -> None:
+        """Event `seq` is too large for the session socket (which resumes after it): read it over REST. Log
+        order is timestamp order, so it is the first event from the last one held on that is not held yet."""
+        delay = 1.0
+        while True:
+            try:
+                page, _ = await self.client.search_events(self.id, timestamp_gte=self._cursor_timestamp, limit=100)
+                break
+            except (NotFound, Unauthorized):
+                return
+            except AgentServerError:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        missing = [e for e in page if e.id not in self.timeline][:1]
+        if missing:
+            self._merge(missing)
 
     @property
     def has_older(self) -> bool:
@@ -344,8 +510,7 @@ class ConversationSession:
         info = await self.client.get_conversation(self.id)
         self.info = info
         self.confirms_actions = info.confirms_actions
-        if self.status is ExecutionStatus.UNKNOWN:
-            self._apply_status(info.status, snapshot=False)
+        self._act(self.rules.observe_rest(info.status, now=time.time()))
         if self.usage == UsageTotals():
             self._set_usage(info.usage)
         self._emit(ChangeKind.INFO)
@@ -360,19 +525,68 @@ class ConversationSession:
                 self._emit(ChangeKind.EVENTS, events=tuple(result.added), reordered=result.reordered)
         return result
 
-    def _on_frames(self, events: list[Event]) -> None:
+    def _on_frames(self, frames: list[Frame | SessionFrame]) -> None:
         self._batch = MergeResult()
+        tokens_changed = False
         try:
-            for event in events:
-                self._on_frame(event)
+            for frame in frames:
+                if isinstance(frame, Frame):
+                    self._on_frame(frame.event)
+                else:
+                    tokens_changed |= self._on_session_frame(frame)
         finally:
             batch, self._batch = self._batch, None
             if batch.added:
                 self._emit(ChangeKind.EVENTS, events=tuple(batch.added), reordered=batch.reordered)
+            if tokens_changed:
+                self._emit(ChangeKind.TOKENS)
+            self._save_cursor()
+
+    def _check_replayed(self) -> None:
+        held = self.cursor if self.cursor is not None else -1
+        if self._replaying and self._through is not None and held >= self._through:
+            self._replayed()
+
+    def _on_session_frame(self, frame: SessionFrame) -> bool:
+        """Apply one session-socket frame; True when the streamed text on screen changed."""
+        tokens = self.tokens
+        if isinstance(frame, DurableFrame):
+            self._advance(frame.seq, frame.event)
+            # Replayed history is held, not acted on: the live status comes with the snapshot after the replay.
+            self._on_frame(frame.event, replayed=self._replaying)
+            self._check_replayed()
+            return False
+        if isinstance(frame, TransientFrame):
+            self._on_frame(frame.event)
+            return False
+        if isinstance(frame, DeltaFrame):
+            return tokens.add_delta(frame.item_id, frame.attempt, frame.order, frame.kind, frame.content)
+        if isinstance(frame, ItemStartedFrame):
+            return tokens.open_slot(frame.item_id, frame.attempt, frame.anchor_seq)
+        if isinstance(frame, ItemAbortedFrame):
+            return tokens.abort_slot(frame.item_id, frame.attempt, frame.reason)
+        if isinstance(frame, SyncFrame):
+            # -1: nothing to replay; a replay is sent only from an after_seq we always give.
+            self._through = frame.through_seq if frame.through_seq is not None else -1
+            self._check_replayed()
+            return False
+        if isinstance(frame, SessionErrorFrame):
+            self._notice(
+                f"{self.title}: the server answered {one_line(frame.code) or 'an error'}: {one_line(frame.detail, 300)}"
+            )
+            return False
+        if isinstance(frame, UnknownFrame):
+            self._malformed()
+        return False
+
+    def _malformed(self) -> None:
+        self._malformed_frames += 1
+        if self._malformed_frames in (1, 10, 100, 1000):
+            self._notice(f"{self.title}: ignored {self._malformed_frames} malformed frame(s) from the server")
 
     # ------------------------------------------------------------------ frames
 
-    def _on_frame(self, event: Event) -> None:
+    def _on_frame(self, event: Event, *, replayed: bool = False) -> None:
         if isinstance(event, StreamingDeltaEvent):
             if self.tokens.feed(event):
                 self._emit(ChangeKind.TOKENS)
@@ -382,7 +596,8 @@ class ConversationSession:
                 self._apply_snapshot(event.value)
                 return
             self._merge([event])
-            self._apply_field(event.key, event.value)
+            if not replayed:
+                self._apply_field(event.key, event.value)
             return
         if isinstance(event, ServerErrorEvent):
             self._notice(
@@ -390,14 +605,18 @@ class ConversationSession:
             )
             return
         if isinstance(event, UnknownEvent) and not event.id:
-            self._malformed_frames += 1
-            if self._malformed_frames in (1, 10, 100, 1000):
-                self._notice(f"{self.title}: ignored {self._malformed_frames} malformed frame(s) from the server")
+            self._malformed()
             return
         result = self._merge([event])
         if not result.added:
             return
-        if (isinstance(event, MessageEvent) and event.source == "agent") or isinstance(event, ActionEvent):
+        if self.protocol is Protocol.SESSION and event.id in self.tokens.slots:
+            # The durable event a stream was keyed to: it holds the whole text (repairs a lossy slot).
+            if self.tokens.close_slot(event.id):
+                self._emit(ChangeKind.TOKENS)
+        elif self.protocol is Protocol.SESSION and isinstance(event, (MessageEvent, ActionEvent)):
+            pass  # not streamed, or its slot was never seen: nothing on screen to hand over
+        elif (isinstance(event, MessageEvent) and event.source == "agent") or isinstance(event, ActionEvent):
             if self.tokens.settle():
                 self._emit(ChangeKind.TOKENS)
         elif isinstance(event, (AgentErrorEvent, ConversationErrorEvent)):
@@ -416,20 +635,11 @@ class ConversationSession:
         self.confirms_actions = state.confirms_actions
         if state.stats is not None:
             self._set_usage(state.usage)
-        turn = self.turn
-        if (
-            turn.active
-            and turn.item_id is not None
-            and turn.prior_user_message_id is not None
-            and state.last_user_message_id == turn.prior_user_message_id
-        ):
-            # A snapshot from before our message (an interrupt sends two; the second can arrive after we sent).
-            return
-        self._apply_status(state.status, snapshot=True)
+        self._act(self.rules.observe_snapshot(state.status, state.last_user_message_id, now=time.time()))
 
     def _apply_field(self, key: str, value: Any) -> None:
         if key == "execution_status":
-            self._apply_status(ExecutionStatus.parse(value), snapshot=False)
+            self._act(self.rules.observe_field(ExecutionStatus.parse(value), now=time.time()))
         elif key == "stats":
             self._set_usage(UsageTotals.from_stats(value))
 
@@ -438,46 +648,29 @@ class ConversationSession:
             self.usage = usage
             self._emit(ChangeKind.USAGE)
 
-    def _apply_status(self, status: ExecutionStatus, *, snapshot: bool) -> None:
-        if status is ExecutionStatus.UNKNOWN:
+    def _act(self, decision: StatusDecision) -> None:
+        """Carry out what the turn rules decided about one observed status."""
+        if decision.ignored:
             return
-        changed = status is not self.status
-        self.status = status
-        turn = self.turn
-        if status is ExecutionStatus.RUNNING:
-            if not turn.active:
-                self._begin_turn(None)
-                turn = self.turn
-            turn.saw_running = True
-        else:
-            if turn.interrupting:
-                turn.interrupting = False
-                self._emit(ChangeKind.TURN)
-            if status is ExecutionStatus.PAUSED and self.tokens.orphan("interrupted"):
-                self._emit(ChangeKind.TOKENS)
-        if changed:
+        if decision.turn_changed:
+            if decision.began:
+                self.turn.since = self.timeline.newest_timestamp
+                self.turn.prior_user_message_id = self._newest_user_message_id()
+            self._emit(ChangeKind.TURN)
+        if decision.status_changed:
             self._emit(ChangeKind.STATUS)
-        # The post-run snapshot ends a turn; a per-field error/stuck does too (no snapshot may follow).
-        ends = (
-            status is not ExecutionStatus.RUNNING
-            and turn.active
-            and turn.saw_running
-            and (snapshot or status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK))
-        )
-        if ends:
-            self._end_turn(status)
-        elif not turn.active:
+        if decision.ended is not None:
+            self._spawn(self._settle_turn(self.turn, decision.ended))
+        elif decision.check_queue:
             self._maybe_deliver()
 
     def _begin_turn(self, item: OutboxItem | None) -> None:
-        self.turn = Turn(
-            active=True,
-            started_at=time.time(),
+        self.rules.begin(
             item_id=item.id if item else None,
             item_text=item.text if item else None,
             since=self.timeline.newest_timestamp,
             prior_user_message_id=self._newest_user_message_id(),
-            generation=self.turn.generation + 1,
+            now=time.time(),
         )
         self._emit(ChangeKind.TURN)
 
@@ -488,18 +681,14 @@ class ConversationSession:
                 return event.id
         return None
 
-    def _end_turn(self, status: ExecutionStatus) -> None:
-        turn = self.turn
-        turn.active = False
-        self._spawn(self._settle_turn(turn, status))
-
     async def _settle_turn(self, turn: Turn, status: ExecutionStatus) -> None:
         """One reconcile after the terminal snapshot, then the turn is over for everyone waiting on it."""
         with contextlib.suppress(AgentServerError):
             await self._reconcile(turn.since)
         with contextlib.suppress(AgentServerError):
             await self.refresh_info()  # the title may have arrived (REST only)
-        if self.tokens.orphan(str(status)):
+        reason = TurnRules.cut_off_reason(status)
+        if reason is not None and self.tokens.orphan(reason):
             self._emit(ChangeKind.TOKENS)
         if turn.item_id is not None:
             self.settled[turn.item_id] = status
@@ -510,22 +699,19 @@ class ConversationSession:
     # ------------------------------------------------------------------ the outbox
 
     def _maybe_deliver(self) -> None:
-        if self._sending is not None or self.turn.active or not self.outbox:
-            return
-        if self.connection.state is not ConnectionState.LIVE:
-            return
-        if self.status.is_busy():
-            return
-        if self.status is ExecutionStatus.WAITING_FOR_CONFIRMATION:
-            self._set_hold("waiting for your approval: approve or reject first")
-            return
-        if self.hold is not None:
-            return
         head = self.outbox.head()
-        if head is None or head.state is not ItemState.QUEUED:
-            return
-        self._sending = head
-        self._spawn(self._send(head))
+        decision = self.rules.delivery(
+            sending=self._sending is not None,
+            queued=head is not None,
+            head_ready=head is not None and head.state is ItemState.QUEUED,
+            live=self.connection.state is ConnectionState.LIVE,
+            hold=self.hold,
+        )
+        if decision.action is Delivery.HOLD:
+            self._set_hold(decision.reason)
+        elif decision.action is Delivery.SEND and head is not None:
+            self._sending = head
+            self._spawn(self._send(head))
 
     def _set_hold(self, reason: str | None) -> None:
         if reason != self.hold:
@@ -542,12 +728,18 @@ class ConversationSession:
         except Unreachable as error:
             # Uncertain: the message may have arrived. The history decides, once the server answers again.
             self._notice(f"{self.title}: sending may have failed ({error.message}); will check when back")
-            self.turn.active = False
+            self.rules.send_failed()
             self._sending = None
             self._spawn(self._check_uncertain_later())
             return
         except AgentServerError as error:
-            self.turn.active = False
+            if _is_stored_full(error):
+                # Delivered, but no run: start it when a slot frees. Never send the text again.
+                self.outbox.starting(item)
+                self._emit(ChangeKind.OUTBOX)
+                self._spawn(self._start_run(item, self.turn))
+                return
+            self.rules.send_failed()
             with contextlib.suppress(AgentServerError):
                 await self._reconcile(self.turn.since)
             if self._arrived(item):
@@ -571,10 +763,10 @@ class ConversationSession:
             return
         with contextlib.suppress(AgentServerError):
             info = await self.client.get_conversation(self.id)
-            if self.turn is turn and turn.active and not turn.saw_running and not info.status.is_busy():
-                turn.saw_running = True
-                self.status = info.status
-                self._end_turn(info.status)
+            ended = self.rules.never_started(turn, info.status)
+            if ended is not None:
+                self._emit(ChangeKind.STATUS)
+                self._spawn(self._settle_turn(turn, ended))
 
     async def _check_uncertain_later(self) -> None:
         delay = 1.0
@@ -588,12 +780,58 @@ class ConversationSession:
         self._resolve_uncertain()
         self._maybe_deliver()
 
+    def _set_capacity(self, waiting: str | None) -> None:
+        if waiting != self.capacity_wait:
+            self.capacity_wait = waiting
+            self._emit(ChangeKind.STATUS)
+
+    async def _while_full(self, what: str, call: Callable[[], Coroutine[Any, Any, object]]) -> bool:
+        """Repeat `call` while the server answers 429 (full), showing `what` waits. True once it went through;
+        False when the server refused it for another reason (reported)."""
+        attempt = 0
+        self._set_capacity(f"server full: {what}")
+        try:
+            while True:
+                try:
+                    await call()
+                    return True
+                except ServerFull:
+                    pass
+                except Unreachable:
+                    pass  # the server is away: try again, as for a full one
+                except AgentServerError as error:
+                    self._notice(f"{self.title}: {what} failed: {error.message}", "error")
+                    return False
+                await asyncio.sleep(CAPACITY_BACKOFF[min(attempt, len(CAPACITY_BACKOFF) - 1)])
+                attempt += 1
+        finally:
+            self._set_capacity(None)
+
+    async def _start_run(self, item: OutboxItem, turn: Turn | None) -> None:
+        """A full server stored `item` without starting a run: `POST /run` until it starts (200, or 409 when
+        someone else started it). The message is never sent again."""
+        if item.id in self._starting:
+            return
+        self._starting.add(item.id)
+        try:
+            if not await self._while_full("starting the run when a slot frees", lambda: self.client.run(self.id)):
+                return
+        finally:
+            self._starting.discard(item.id)
+        self.outbox.delivered(item)
+        self._emit(ChangeKind.OUTBOX)
+        if turn is not None and turn is self.turn and turn.active:
+            self._spawn(self._watch_start(turn))
+
     def _arrived(self, item: OutboxItem) -> bool:
         return any(e.id not in item.known_ids for e in self.timeline.user_messages(item.text))
 
     def _resolve_uncertain(self) -> None:
         """After a sync: an item caught mid-send is delivered if the history holds it, else queued again."""
         changed = False
+        for item in self.outbox.items:
+            if item.state is ItemState.STARTING and item.id not in self._starting:
+                self._spawn(self._start_run(item, None))  # stored by a full server before a restart
         for item in self.outbox.uncertain():
             if item is self._sending:
                 continue
@@ -607,10 +845,26 @@ class ConversationSession:
 
     # ------------------------------------------------------------------ what a person can do
 
-    async def submit(self, text: str, *, interrupt: bool = False) -> OutboxItem:
-        """Send now when the agent is not busy, queue when it is; with `interrupt`, stop the turn and send."""
+    @property
+    def can_steer(self) -> bool:
+        """A message can go into the running turn without stopping it (`submit(text, mode="steer")`): a turn runs
+        on a server that answers mid-turn messages (1.58, or seen to)."""
+        return self.rules.can_steer(self.server_steers)
+
+    async def submit(self, text: str, *, interrupt: bool = False, mode: str = "queue") -> OutboxItem:
+        """Send now when the agent is not busy, queue when it is (`mode="queue"`, the default). `interrupt`
+        (or `mode="interrupt"`): stop the turn and send. `mode="steer"`: send into the running turn without
+        stopping it, where the server answers that (`can_steer`); otherwise it is queued."""
         if not text.strip():
             raise ValueError("empty message")
+        if mode not in ("queue", "interrupt", "steer"):
+            raise ValueError(f"unknown mode {mode!r}")
+        interrupt = interrupt or mode == "interrupt"
+        if mode == "steer" and self.can_steer:
+            item = self.outbox.add(text, front=True)
+            self._emit(ChangeKind.OUTBOX)
+            self._spawn(self._steer(item))
+            return item
         busy = self.status.is_busy() or self.turn.active
         item = self.outbox.add(text, front=interrupt)
         self._set_hold(None)  # a person typing is the go-ahead for the queue
@@ -620,16 +874,40 @@ class ConversationSession:
         self._maybe_deliver()
         return item
 
+    async def _steer(self, item: OutboxItem) -> None:
+        """Into the running turn: the same run answers it, so no turn of ours begins."""
+        self.outbox.begin_send(item, [e.id for e in self.timeline.user_messages(item.text)])
+        self._emit(ChangeKind.OUTBOX)
+        try:
+            await self.client.send_message(self.id, item.text, run=True)
+        except Unreachable as error:
+            self._notice(f"{self.title}: sending may have failed ({error.message}); will check when back")
+            self._spawn(self._check_uncertain_later())
+            return
+        except AgentServerError as error:
+            if _is_stored_full(error):  # the turn ended meanwhile and the server is full
+                self.outbox.starting(item)
+                self._emit(ChangeKind.OUTBOX)
+                self._spawn(self._start_run(item, None))
+                return
+            self.outbox.requeue(item)
+            self._set_hold(f"sending failed: {error.message}")
+            self._emit(ChangeKind.OUTBOX)
+            return
+        self.outbox.delivered(item)
+        self._emit(ChangeKind.OUTBOX)
+        self._maybe_deliver()
+
     async def interrupt(self, *, hold: bool = True) -> None:
         """Stop the running turn now. The queue stays; with `hold` it waits until the user continues."""
         if hold:
             self._set_hold("interrupted: send a message or resume to continue")
-        self.turn.interrupting = True
+        self.rules.interrupt_requested()
         self._emit(ChangeKind.TURN)
         try:
             await self.client.interrupt(self.id)
         except AgentServerError:
-            self.turn.interrupting = False
+            self.rules.interrupt_failed()
             self._emit(ChangeKind.TURN)
             raise
 
@@ -643,11 +921,26 @@ class ConversationSession:
         if self.outbox and not self.turn.active:
             self._maybe_deliver()
         else:
-            await self.client.run(self.id)
+            try:
+                await self.client.run(self.id)
+            except ServerFull:
+                self._spawn(self._retry_when_full("resuming when a slot frees", lambda: self.client.run(self.id)))
 
     async def approve(self) -> None:
+        """Run the pending actions. A full server keeps them pending (429): the accept is repeated until it
+        goes through, and the session shows that it waits."""
         self._set_hold(None)
-        await self.client.respond_to_confirmation(self.id, True)
+        try:
+            await self.client.respond_to_confirmation(self.id, True)
+        except ServerFull:
+            self._spawn(
+                self._retry_when_full(
+                    "approving when a slot frees", lambda: self.client.respond_to_confirmation(self.id, True)
+                )
+            )
+
+    async def _retry_when_full(self, what: str, call: Callable[[], Coroutine[Any, Any, object]]) -> None:
+        await self._while_full(what, call)
 
     async def reject(self, reason: str | None = None) -> None:
         self._set_hold(None)

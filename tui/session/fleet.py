@@ -67,7 +67,7 @@ class FleetChange:
     server_changed: bool = False
 
 
-def _fingerprint(info: ConversationInfo) -> tuple:
+def _fingerprint(info: ConversationInfo) -> tuple[object, ...]:
     return (info.execution_status, info.title, info.updated_at, info.usage.cost)
 
 

@@ -23,6 +23,9 @@ from pathlib import Path
 class ItemState(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"  # the POST may or may not have reached the server
+    # A full server stored the message (429 "Message saved") without starting a run: the run is started when a
+    # slot frees; the text is never sent again.
+    STARTING = "server full, starting…"
 
 
 @dataclass(slots=True)
@@ -166,3 +169,8 @@ class Outbox:
 
     def uncertain(self) -> list[OutboxItem]:
         return [i for i in self.items if i.state is ItemState.SENDING]
+
+    def starting(self, item: OutboxItem) -> None:
+        """The server holds the message but has not started the run (full): kept, visibly, until it starts."""
+        item.state = ItemState.STARTING
+        self._save()

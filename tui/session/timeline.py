@@ -37,7 +37,7 @@ class Timeline:
     def __iter__(self) -> Iterator[Event]:
         return iter(self._events)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Event:
         return self._events[index]
 
     def __contains__(self, event_id: object) -> bool:
