@@ -298,3 +298,31 @@ def test_the_readme_table_and_each_verbs_help_agree():
                 if verb in ("delete", "rename") or (flag == "--reason" and verb != "reject"):
                     continue
                 assert flag in out.stdout, f"the README says `{verb}` takes {flag}; its --help does not"
+
+
+def test_send_wait_on_a_full_server_says_so_and_keeps_waiting_within_the_timeout():
+    # One run at a time: while one conversation runs, the server answers 429 to a second one.
+    with DemoServer(**{**FAST_KNOBS, "slow_seconds": 4.0, "max_runs": 1}) as full:
+        s = ("--server", full.base_url)
+        busy, other = new(full), new(full)
+        assert cli(*s, "send", busy, "[slow] hold the only slot").returncode == 0
+        _until_running(full, busy)
+        out = cli(*s, "send", other, "[text] when there is room", "--wait", "--timeout", "60")
+        assert out.returncode == 0, out.stderr
+        assert "server full" in out.stderr and "waiting" in out.stderr
+        assert out.stdout == "Hello from the demo agent. This is a plain text answer.\n"
+        assert _user_texts(_events(full, other)) == ["[text] when there is room"], "stored once, never resent"
+        # A time limit that runs out while the server is full says the message is stored but not answered.
+        assert cli(*s, "send", busy, "[slow] again").returncode == 0
+        _until_running(full, busy)
+        late = cli(*s, "send", other, "[text] too full", "--wait", "--timeout", "2", "--json")
+        assert late.returncode == 124
+        assert json.loads(late.stdout)["delivery"] == "stored"
+        assert "stored" in late.stderr and "not started" in late.stderr
+        # Creating on a full server waits for a slot too (nothing is stored by a refused create).
+        assert cli(*s, "watch", busy, "--until-done", timeout=60).returncode == 0
+        assert cli(*s, "send", busy, "[slow] and again").returncode == 0
+        _until_running(full, busy)
+        created = cli(*s, "new", "--model", "m", "--workdir", "/tmp/w", "[text] hi", "--wait", "--timeout", "60")
+        assert created.returncode == 0, created.stderr
+        assert "server full" in created.stderr

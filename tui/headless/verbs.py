@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.client import AgentClient, AgentServerError
+from tui.client import AgentClient, AgentServerError, ServerFull
 from tui.config import ServerConfig, config_path, state_dir
 from tui.protocol import ActionEvent, ExecutionStatus, MessageEvent, StartConversationRequest
 from tui.protocol.labels import status_label
@@ -39,6 +41,8 @@ from .listing import verb_list, verb_search
 from .watch import verb_watch
 
 CONNECT_SECONDS = 30.0
+FULL_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)  # seconds between tries while a server is full (429)
+FULL_WAIT = 60.0  # how long approve/reject/resume keep trying on a full server
 
 
 class Context:
@@ -110,9 +114,25 @@ class Follower:
                 await self.task
 
 
+class FullNotice:
+    """Says once on standard error when a full server (429) keeps the message waiting; the wait goes on."""
+
+    def __init__(self, session: ConversationSession) -> None:
+        self.session = session
+        self.said = False
+        self.unsubscribe = session.subscribe(self._on_change)
+
+    def _on_change(self, change: SessionChange) -> None:
+        waiting = getattr(self.session, "capacity_wait", None)
+        if waiting and not self.said:
+            self.said = True
+            output.warn(f"{self.session.id}: {waiting}; waiting (server full)")
+
+
 @dataclass(slots=True)
 class Delivery:
-    """What became of a message: `delivery` is "sent", "not_sent" or "uncertain"; `status` is the turn's end
+    """What became of a message: `delivery` is "sent", "not_sent", "uncertain" or "stored" (a full server kept it
+    but its run has not started); `status` is the turn's end
     (None when the time ran out, RUNNING when not waited for)."""
 
     delivery: str
@@ -165,6 +185,7 @@ async def deliver(
     started = time.monotonic()
     item = await session.submit(text, interrupt=interrupt)
     replies = ReplyCollector(session, item.id)
+    full = FullNotice(session)
 
     def sent() -> bool:
         return session.outbox.get(item.id) is None
@@ -182,6 +203,8 @@ async def deliver(
             raise VerbError(f"message not sent: {session.hold}", EXIT_STOPPED)
         if queued is not None and queued.state is ItemState.SENDING:
             return Delivery("uncertain", None, duration_s=time.monotonic() - started)
+        if queued is not None and queued.state is ItemState.STARTING:
+            return Delivery("stored", None, duration_s=time.monotonic() - started)
         session.remove_queued(item.id)  # kept nowhere: this process held the only copy
         return Delivery("not_sent", None, duration_s=time.monotonic() - started)
     if not wait:
@@ -189,6 +212,7 @@ async def deliver(
     settled = await session.wait_until(lambda: item.id in session.settled, deadline.remaining())
     status = session.settled.get(item.id) if settled else None
     replies.unsubscribe()
+    full.unsubscribe()
     if status is None and session.connection.state is ConnectionState.STOPPED:
         reason = session.connection.reason or "the connection ended"
         raise VerbError(f"the message was delivered, but following {session.id} stopped: {reason}")
@@ -201,6 +225,11 @@ def _timeout_text(cid: str, delivery: Delivery, deadline: Deadline) -> str:
         return (
             f"{after} waiting for the running turn of {cid} to end: the message was NOT sent and is not "
             "queued anywhere (send it again)"
+        )
+    if delivery.delivery == "stored":
+        return (
+            f"{after} while the server was full: the message is stored in {cid} but its run has not started, "
+            "so it is not answered yet (it will be with the next run)"
         )
     if delivery.delivery == "uncertain":
         return f"{after} while the message was being delivered to {cid}: it may have arrived (check with export)"
@@ -274,8 +303,11 @@ async def verb_new(ctx: Context, args) -> int:
     request = StartConversationRequest.build(
         model=model, working_dir=args.workdir, base_url=args.base_url, api_key=llm_key, confirm=args.confirm
     )
+    request.conversation_id = str(uuid.uuid4())  # a retry after a 429 asks for the same conversation
     try:
-        info = await asyncio.wait_for(client.create_conversation(request), deadline.remaining())
+        info = await asyncio.wait_for(
+            while_full(lambda: client.create_conversation(request), "creating"), deadline.remaining()
+        )
     except TimeoutError:
         raise VerbError(
             f"timed out after {deadline.describe()} creating the conversation; it may exist on the server (list)",
@@ -299,6 +331,23 @@ async def verb_new(ctx: Context, args) -> int:
     if args.json:
         output.say_json({"conversation_id": info.id})
     return EXIT_OK
+
+
+async def while_full(call, what: str, limit: float | None = None):
+    """Repeat `call()` while the server answers 429 (full, nothing stored), saying so once on standard error."""
+    said = False
+    started = time.monotonic()
+    for attempt in itertools.count():
+        try:
+            return await call()
+        except ServerFull:
+            if limit is not None and time.monotonic() - started >= limit:
+                raise
+            if not said:
+                said = True
+                output.warn(f"server full: {what} when a run slot frees; waiting")
+            await asyncio.sleep(FULL_BACKOFF[min(attempt, len(FULL_BACKOFF) - 1)])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _absolute(path: str | None) -> bool:
@@ -353,13 +402,13 @@ async def verb_simple(ctx: Context, args) -> int:
         await client.pause(cid)
         output.say(f"{cid}: paused (after the current step)")
     elif args.verb == "resume":
-        await client.run(cid)
+        await while_full(lambda: client.run(cid), "resuming", FULL_WAIT)
         output.say(f"{cid}: resumed")
     elif args.verb == "approve":
-        await client.respond_to_confirmation(cid, True)
+        await while_full(lambda: client.respond_to_confirmation(cid, True), "approving", FULL_WAIT)
         output.say(f"{cid}: approved")
     elif args.verb == "reject":
-        await client.respond_to_confirmation(cid, False, args.reason)
+        await while_full(lambda: client.respond_to_confirmation(cid, False, args.reason), "rejecting", FULL_WAIT)
         output.say(f"{cid}: rejected")
     elif args.verb == "delete":
         await client.delete_conversation(cid)
