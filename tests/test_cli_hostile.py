@@ -26,6 +26,7 @@ EVIL = (
     "E1\x1b]52;c;ZWNobyBwd25lZA==\x07 \x1b]0;pwned-title\x07 \x1b]8;;http://evil.example/\x07link\x1b]8;;\x07 "
     "\x1b[2J\x1b[31mred\x1b[0m \x9b31m \x9d0;c1\x9c \x1bP1$qm\x1b\\ \x07\x08\x7f\x85 E2"
 )
+ECHOED_KEY = "echoed-session-key-4242"
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 IDLE = "abcd1111-0000-4000-8000-000000000001"  # idle: sends fail with an evil error
@@ -48,7 +49,7 @@ def _info(cid: str, status: str) -> dict:
         "execution_status": status,
         "created_at": EVIL,
         "updated_at": "2026-01-01T00:00:00",
-        "agent": {"llm": {"model": EVIL}},
+        "agent": {"llm": {"model": EVIL + " " + ECHOED_KEY}},  # a server echoing the session key back
         "stats": {"usage_to_metrics": {"agent": {"accumulated_cost": 0.5}}},
     }
 
@@ -337,3 +338,11 @@ def test_a_year_one_timestamp_leaves_the_reconcile_window_open():
     assert earlier("0001-01-01T00:00:00", RECONCILE_MARGIN) is None  # the whole history, not a crash
     assert earlier("not a time", RECONCILE_MARGIN) is None
     assert earlier("2026-01-01T00:00:30", RECONCILE_MARGIN) == "2026-01-01T00:00:00"
+
+
+def test_a_session_key_the_server_echoes_back_is_masked(hostile):
+    env = {"K": ECHOED_KEY}
+    s = ("--server", hostile.base_url, "--session-key-env", "K")
+    for out in (cli(*s, "list", "--json", env=env), cli(*s, "export", IDLE, "--format", "json", env=env)):
+        assert out.returncode == 0, out.stderr
+        assert ECHOED_KEY not in out.stdout and "**********" in out.stdout

@@ -11,12 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from tui.sanitize import json_text, strip_control
+from tui.sanitize import json_text, register_secret, strip_control
 
 PROG = "openhands-tui"
-MASK = "**********"
-
-_secrets: tuple[str, ...] = ()
 
 
 class OutputClosed(Exception):
@@ -24,18 +21,14 @@ class OutputClosed(Exception):
 
 
 def set_secrets(secrets: tuple[str, ...]) -> None:
-    """Keys that must never be printed, even when a server echoes them back."""
-    global _secrets
-    _secrets = tuple(s for s in secrets if s)
+    """Keys that must never be printed, even when a server echoes them back (the sanitiser masks them)."""
+    for secret in secrets:
+        register_secret(secret)
 
 
 def clean(text: str) -> str:
     """Terminal-safe text (newlines and tabs kept), with known keys masked."""
-    text = strip_control(str(text))
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    return strip_control(str(text))
 
 
 def _write(stream: Any, text: str) -> None:
@@ -55,11 +48,7 @@ def say(text: str = "") -> None:
 
 def say_json(value: Any, *, indent: int | None = None) -> None:
     """A JSON value on standard output (one line unless `indent`)."""
-    text = json_text(value, indent=indent)
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    _write(sys.stdout, text + "\n")
+    _write(sys.stdout, json_text(value, indent=indent) + "\n")
 
 
 def write_raw(text: str) -> None:
