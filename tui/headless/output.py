@@ -31,24 +31,33 @@ def clean(text: str) -> str:
     return strip_control(str(text))
 
 
-def _write(stream: Any, text: str) -> None:
+def _write(stream: Any, text: str, *, flush: bool = True) -> None:
     try:
         stream.write(text)
-        stream.flush()
+        if flush:
+            stream.flush()
     except BrokenPipeError:
         if stream is sys.stderr:
             return
         raise OutputClosed from None
 
 
-def say(text: str = "") -> None:
-    """One line (or several) on standard output."""
-    _write(sys.stdout, clean(text) + "\n")
+def say(text: str = "", *, flush: bool = True) -> None:
+    """One line (or several) on standard output (`flush=False` for a burst, then `flush()`)."""
+    _write(sys.stdout, clean(text) + "\n", flush=flush)
 
 
-def say_json(value: Any, *, indent: int | None = None) -> None:
+def say_json(value: Any, *, indent: int | None = None, flush: bool = True) -> None:
     """A JSON value on standard output (one line unless `indent`)."""
-    _write(sys.stdout, json_text(value, indent=indent) + "\n")
+    _write(sys.stdout, json_text(value, indent=indent) + "\n", flush=flush)
+
+
+def flush() -> None:
+    """Hand what was written to the reader (after a burst written with `flush=False`)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 def write_raw(text: str) -> None:

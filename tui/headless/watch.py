@@ -95,6 +95,7 @@ class Watcher:
         emit: Callable[[Event, dict[str, Any] | None], None],
         warn: Callable[[str], None],
         *,
+        idle: Callable[[], None] = lambda: None,
         history: str = "all",
         tail: int = 0,
         since: str | None = None,
@@ -106,6 +107,7 @@ class Watcher:
         self.status = info.status
         self.emit = emit
         self.warn = warn
+        self.idle = idle  # called when no frame is waiting (flush what was printed)
         self.history = history
         self.tail = tail
         self.since = since
@@ -121,6 +123,7 @@ class Watcher:
         self.stop_reason = ""
         self._ending: asyncio.Task | None = None
         self._live = False
+        self._disconnects = 0
 
     # ------------------------------------------------------------------ printing
 
@@ -177,8 +180,11 @@ class Watcher:
                 self.status = info.status
             if self.status.is_busy():
                 return
-        with contextlib.suppress(AgentServerError):
-            await self._reconcile()  # what the turn wrote last, if a frame of it is still on its way
+        if self._disconnects:
+            # Frames may have been lost while the socket was down: fetch what the turn wrote over REST. On an
+            # unbroken socket the server's frames arrive in order, the end of the turn last.
+            with contextlib.suppress(AgentServerError):
+                await self._reconcile()
         if not self.status.is_busy():
             self.done.set()
 
@@ -264,6 +270,8 @@ class Watcher:
         first = True
         try:
             while True:
+                if queue.empty():
+                    self.idle()
                 item = await queue.get()
                 if item is finished:
                     break
@@ -278,6 +286,7 @@ class Watcher:
                     first = False
                 elif isinstance(item, Disconnected):
                     self._live = False
+                    self._disconnects += 1
                 elif isinstance(item, Stopped):
                     self.error, self.stop_reason = item.error, item.reason
                     break
@@ -334,9 +343,9 @@ async def verb_watch(ctx, args) -> int:
         def emit(event: Event, raw: dict[str, Any] | None) -> None:
             if args.json:
                 wire = wire_of(event, raw)
-                output.say_json({"conversation_id": found.info.id, **wire} if several else wire)
+                output.say_json({"conversation_id": found.info.id, **wire} if several else wire, flush=False)
             else:
-                output.say(prefix + event_line(event))
+                output.say(prefix + event_line(event), flush=False)
 
         return emit
 
@@ -346,6 +355,7 @@ async def verb_watch(ctx, args) -> int:
             found.info,
             printer(found),
             output.warn,
+            idle=output.flush,
             history=history,
             tail=args.tail or 0,
             since=args.since,
@@ -364,6 +374,7 @@ async def verb_watch(ctx, args) -> int:
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        output.flush()
     failed = False
     for watcher, result in zip(watchers, results, strict=True):
         if isinstance(result, AgentServerError):
