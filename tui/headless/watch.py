@@ -155,7 +155,10 @@ class Watcher:
             return
         self.seen.add(event.id)
         self._note_time(event.timestamp)
-        self.emit(event, raw)
+        try:
+            self.emit(event, raw)
+        except (ValueError, TypeError, RecursionError) as error:  # one bad event never takes the rest down
+            self.warn(f"{self.id[:8]}: event {one_line(event.id, 60)} could not be printed ({type(error).__name__})")
 
     # ------------------------------------------------------------------ turns
 

@@ -106,7 +106,7 @@ def _earlier(timestamp: str | None, delta: timedelta) -> str | None:
         return None
     try:
         return (datetime.fromisoformat(timestamp) - delta).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):  # year 1 (Go's zero time) minus the margin is out of range
         return None
 
 
