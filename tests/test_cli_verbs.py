@@ -326,3 +326,23 @@ def test_send_wait_on_a_full_server_says_so_and_keeps_waiting_within_the_timeout
         created = cli(*s, "new", "--model", "m", "--workdir", "/tmp/w", "[text] hi", "--wait", "--timeout", "60")
         assert created.returncode == 0, created.stderr
         assert "server full" in created.stderr
+
+
+def test_server_by_configured_name_restricts_search_and_list(server, tmp_path):
+    with DemoServer(**FAST_KNOBS) as other:
+        (tmp_path / "config.toml").write_text(
+            f'[[servers]]\nname = "alpha"\nurl = "{server.base_url}"\n\n'
+            f'[[servers]]\nname = "beta"\nurl = "{other.base_url}"\n'
+        )
+        env = {"OPENHANDS_TUI_CONFIG_DIR": str(tmp_path)}
+        here = new(server)
+        there = new(other)
+        for cid, srv in ((here, server), (there, other)):
+            assert cli("--server", srv.base_url, "send", cid, "[text] mention Okapi-9", "--wait").returncode == 0
+        both = json.loads(cli("search", "okapi-9", "--json", env=env).stdout)
+        assert {f["id"] for f in both} == {here, there} and {f["server"] for f in both} == {"alpha", "beta"}
+        only = json.loads(cli("search", "okapi-9", "--server", "beta", "--json", env=env).stdout)
+        assert [f["id"] for f in only] == [there]
+        listed = cli("list", "--server", "alpha", env=env)
+        assert here[:8] in listed.stdout and there[:8] not in listed.stdout
+        assert cli("list", "--server", "gamma", env=env).returncode == 2

@@ -83,7 +83,10 @@ def servers_from(args) -> list[ServerConfig]:
             configured = {s.name: s for s in resolve_servers(None, key_env)}
             chosen = [configured[n] for n in names if n in configured]
             values = [v for v in values if v not in configured]  # anything else is checked as a URL
-        servers = (resolve_servers(values, key_env) if values else []) + chosen
+        if not values and not chosen:  # no --server: the environment, else the config file
+            servers = resolve_servers(None, key_env)
+        else:
+            servers = (resolve_servers(values, key_env) if values else []) + chosen
     except ConfigError as error:
         raise VerbError(str(error), EXIT_USAGE) from error
     if not servers:
