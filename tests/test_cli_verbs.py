@@ -319,6 +319,14 @@ def test_send_wait_on_a_full_server_says_so_and_keeps_waiting_within_the_timeout
         assert late.returncode == 124
         assert json.loads(late.stdout)["delivery"] == "stored"
         assert "stored" in late.stderr and "not started" in late.stderr
+        # Once the slot is free, resume runs the stored message (once: it is never sent again).
+        assert cli(*s, "watch", busy, "--until-done", timeout=60).returncode == 0
+        assert cli(*s, "resume", other).returncode == 0
+        assert cli(*s, "watch", other, "--until-done", timeout=60).returncode == 0
+        events = _events(full, other)
+        assert _user_texts(events).count("[text] too full") == 1
+        assert events[-1]["kind"] != "MessageEvent" or events[-1]["source"] == "agent"
+        assert any(e["kind"] == "MessageEvent" and e["source"] == "agent" for e in events[-4:]), "answered"
         # Creating on a full server waits for a slot too (nothing is stored by a refused create).
         assert cli(*s, "watch", busy, "--until-done", timeout=60).returncode == 0
         assert cli(*s, "send", busy, "[slow] and again").returncode == 0

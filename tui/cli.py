@@ -11,7 +11,7 @@ from typing import NoReturn
 
 EPILOG = """\
 servers:
-  --server URL (repeatable) with --session-key-env VAR, or OPENHANDS_TUI_SERVERS (comma-separated URLs)
+  --server URL or NAME (repeatable; NAME picks a server of the config file) with --session-key-env VAR, or OPENHANDS_TUI_SERVERS (comma-separated URLs)
   with OPENHANDS_TUI_SESSION_KEY, or [[servers]] tables in the config file (openhands-tui config shows
   where). With none, the TUI starts its embedded demo server. Keys are read from environment variables,
   never from the command line.
@@ -206,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text, when in (
         ("interrupt", "stop the running turn now", "nothing is running."),
         ("pause", "pause after the current step", "nothing is running."),
-        ("resume", "resume a paused (or failed, or stuck) conversation", "it is not paused, failed or stuck."),
+        (
+            "resume",
+            "resume a paused (or failed, or stuck) conversation, or run a message left unanswered",
+            "it is not paused, failed or stuck and no message waits for an answer.",
+        ),
         ("approve", "approve the actions waiting for confirmation", "nothing waits for confirmation."),
     ):
         verb(name, text, text[0].upper() + text[1:] + "." + nothing + when).add_argument("id")

@@ -229,7 +229,7 @@ def _timeout_text(cid: str, delivery: Delivery, deadline: Deadline) -> str:
     if delivery.delivery == "stored":
         return (
             f"{after} while the server was full: the message is stored in {cid} but its run has not started, "
-            "so it is not answered yet (it will be with the next run)"
+            f"so it is not answered yet (start it with: openhands-tui resume {cid})"
         )
     if delivery.delivery == "uncertain":
         return f"{after} while the message was being delivered to {cid}: it may have arrived (check with export)"
@@ -385,12 +385,21 @@ _NEEDS = {
 }
 
 
+async def _unanswered(client: AgentClient, cid: str) -> bool:
+    """The newest message is the user's: it waits for a run (e.g. stored by a full server that refused to run)."""
+    events, _ = await client.search_events(cid, limit=1, descending=True, kind="MessageEvent")
+    return bool(events) and isinstance(events[0], MessageEvent) and events[0].source == "user"
+
+
 async def verb_simple(ctx: Context, args) -> int:
     found = await ctx.find(args.id)
     client, cid = found.client, found.info.id
     if args.verb in _NEEDS:
         needed, nothing = _NEEDS[args.verb]
         status = found.info.status
+        if args.verb == "resume" and status in (ExecutionStatus.IDLE, ExecutionStatus.FINISHED):
+            if await _unanswered(client, cid):
+                needed = needed | {status}  # a message a full server stored without running it
         if status not in needed:
             shown = status_label(status) if status is not ExecutionStatus.UNKNOWN else "in an unknown state"
             output.warn(f"{cid}: {nothing} (the conversation is {shown})")
