@@ -520,3 +520,6 @@ def run_verb(args) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_OK
+    except Exception as error:  # a bug or data nothing expected: one line, non-zero, never a traceback
+        output.warn(f"unexpected error ({type(error).__name__}): {error}")
+        return EXIT_SERVER
