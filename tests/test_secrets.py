@@ -147,7 +147,7 @@ def test_cli_argv_exports_and_logs(keyed, tmp_path):
         timeout=60,
     )
     assert new.returncode == 0, new.stderr
-    cid = new.stdout.split()[0]
+    cid = new.stderr.split()[0]  # new MESSAGE --wait: the reply on stdout, the id (then id and status) on stderr
     assert_clean(new.stdout + new.stderr, "the output of new")
     # A long-running verb: its argument list, as every user of the machine can read it.
     watch = subprocess.Popen(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tui.protocol import (
     ActionEvent,
@@ -29,8 +30,30 @@ from tui.sanitize import SECRET_FIELDS as SECRET_FIELDS
 from tui.sanitize import json_text, one_line, redact, strip_control
 
 
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        try:
+            return value.model_dump(mode="python", exclude_unset=True)
+        except (ValueError, RecursionError):
+            return {k: _plain(getattr(value, k)) for k in value.model_fields_set}
+    return value
+
+
+def wire_of(event: Event, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The event's JSON as the server sent it: the frame's own JSON when there is one, else the model's fields
+    (by hand when the model's serialiser refuses, e.g. nesting deeper than it goes)."""
+    if raw is not None:
+        return raw
+    try:
+        return event.to_wire()
+    except (ValueError, RecursionError):
+        out = {name: _plain(getattr(event, name)) for name in event.model_fields_set}
+        out.update(event.__pydantic_extra__ or {})
+        return out
+
+
 def to_json(info: ConversationInfo, events: list[Event], secrets: tuple[str, ...] = ()) -> str:
-    body = {"conversation": info.to_wire(), "events": [e.to_wire() for e in events]}
+    body = {"conversation": info.to_wire(), "events": [wire_of(e) for e in events]}
     return json_text(redact(body, secrets), indent=2)
 
 
