@@ -52,9 +52,12 @@ class WireModel(BaseModel):
 
     def to_wire(self) -> dict[str, Any]:
         try:
-            return self.model_dump(mode="json", exclude_unset=True)
+            wire = self.model_dump(mode="json", exclude_unset=True)
         except ValueError:  # nested deeper than pydantic serialises (about 255 levels): field by field, raw
-            return self._to_wire_by_field()
+            wire = self._to_wire_by_field()
+        if "timestamp_raw" in wire:  # a timestamp we could not order by: give back the one that arrived
+            wire["timestamp"] = wire.pop("timestamp_raw")
+        return wire
 
     def _to_wire_by_field(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -366,7 +369,10 @@ class UnknownEvent(Event):
     parse_error: str | None = Field(default=None, exclude=True)
 
     def to_wire(self) -> dict[str, Any]:
-        return dict(self.raw)
+        wire = dict(self.raw)
+        if "timestamp_raw" in wire:  # give back the timestamp that arrived (see `_with_usable_timestamp`)
+            wire["timestamp"] = wire.pop("timestamp_raw")
+        return wire
 
     @property
     def summary_text(self) -> str:
