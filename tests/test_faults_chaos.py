@@ -100,15 +100,22 @@ class SocketChaosProxy(DroppingProxy):
         self.slow_closes = 0
         self.slow_consumer = True  # False: only drops, like a DroppingProxy
         self.socket_seen = asyncio.Event()  # a WebSocket went through (the watcher is following)
+        self._slow_next = False
 
     def close_slow(self) -> None:
-        self._closing.update(pair for pair in self._pairs if (f := self._frames.get(pair)) and f.websocket)
+        """Close every open WebSocket as a slow consumer; with none open (reconnecting), the next one."""
+        sockets = {pair for pair in self._pairs if (f := self._frames.get(pair)) and f.websocket}
+        self._closing.update(sockets)
+        self._slow_next = not sockets
 
     def _server_bytes(self, data: bytes, pair) -> bool:
         frames = self._frames.setdefault(pair, _Frames())
         ends = frames.boundaries(data)
         if frames.websocket:
             self.socket_seen.set()
+            if self._slow_next:
+                self._slow_next = False
+                self._closing.add(pair)
         if pair not in self._closing or not ends:
             return True
         self._closing.discard(pair)
