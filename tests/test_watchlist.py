@@ -66,7 +66,7 @@ def test_a_background_conversation_that_finishes_is_flagged_once():
     wl, _, _ = build(info("run", "running", title="Build it"), info("other", "idle"))
     wl.rows()
     wl.open(key("other"))
-    wl.watched[key("run")].session.status = ExecutionStatus.FINISHED
+    wl.watched[key("run")].session.rules.status = ExecutionStatus.FINISHED  # what the socket would report
     _, alerts = wl.rows()
     assert [(a.key, a.status, a.title) for a in alerts] == [(key("run"), ExecutionStatus.FINISHED, "Build it")]
     assert key("run") in wl.attention and wl.row(key("run")).attention
