@@ -118,6 +118,10 @@ class Engine:
         self.rng = random.Random(1234)
         self._background: set[asyncio.Task] = set()
 
+    def spawn(self, coro) -> asyncio.Task:
+        """A background task of the server (cancelled at shutdown)."""
+        return self._spawn(coro)
+
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
@@ -150,11 +154,20 @@ class Engine:
                 conv.first_user_text = text
                 self._spawn(self._autotitle(conv, text))
             conv.save_meta()
+            if conv.title_pending and not self.knobs.legacy:
+                await self._title_in_request(conv, text)
         if run and not conv.running:
             try:
                 self.start_run(conv)
             except RunLimitReached:
                 raise RunLimitReached(message_stored=True) from None
+
+    async def _title_in_request(self, conv: Conversation, text: str) -> None:
+        """1.58 answers the first message only after its title call (whose tokens land in ``stats``)."""
+        if llm_unreachable(conv.agent) or scenarios.scenario_word(text) == "error":
+            return  # the failing call is quick; the background task falls back to the text
+        await asyncio.sleep(self.knobs.title_seconds)
+        self._account_title(conv)
 
     async def _autotitle(self, conv: Conversation, text: str) -> None:
         """The real server's parallel title LLM call: REST-only title, its tokens go into stats."""
@@ -270,7 +283,9 @@ class Engine:
             for action, _step in actions:
                 conv.emit(wire.reject_event(action, reason))
 
-    async def start_child(self, parent: Conversation, task: str, title: str | None, isolation: str) -> Conversation:
+    async def start_child(
+        self, parent: Conversation, task: str, title: str | None, isolation: str, wait_for_slot: bool = True
+    ) -> Conversation:
         """``POST /{id}/children``: a fresh history with the parent's configuration; it starts running at once."""
         cid = uuid.uuid4()
         workdir = parent.workspace.get("working_dir", "")
@@ -290,8 +305,20 @@ class Engine:
             parent_conversation_id=parent.id_str,
         )
         self.store.add(child)
-        await self.send_message(child, task, run=True)
+        try:
+            await self.send_message(child, task, run=True)
+        except RunLimitReached:
+            if wait_for_slot:
+                raise
+            self.spawn(self._run_when_free(child))  # the agent's own child waits for a slot
         return child
+
+    async def _run_when_free(self, conv: Conversation) -> None:
+        while not conv.deleted and not conv.running:
+            try:
+                self.start_run(conv)
+            except RunLimitReached:
+                await asyncio.sleep(0.1)
 
     def fork(self, source: Conversation, title: str | None, tags: dict[str, str] | None) -> Conversation:
         """``POST /{id}/fork``: a copy of the history under a new id, idle."""
@@ -386,6 +413,16 @@ class Engine:
         """1.58 answers a message that arrived while the LLM wrote the turn's last reply in the same run."""
         return not self.knobs.legacy and bool(conv.pending) and conv.status == FINISHED
 
+    def _stats_first(self, conv: Conversation) -> None:
+        """1.58 publishes a step's ``stats`` before the events of its response."""
+        if not self.knobs.legacy:
+            conv.emit_stats()
+
+    def _stats_last(self, conv: Conversation) -> None:
+        """1.43 publishes them after (the accounting runs on another thread there)."""
+        if self.knobs.legacy:
+            conv.emit_stats()
+
     def _account(self, conv: Conversation, latency: float, response_id: str) -> None:
         prompt = 1200 + 180 * len(conv.stats.usages) + self.rng.randint(0, 90)
         conv.stats.record(prompt, self.rng.randint(20, 220), latency, response_id)
@@ -398,6 +435,8 @@ class Engine:
         started = time.monotonic()
         if isinstance(step, Fail) or llm_unreachable(conv.agent):
             delay = self.knobs.error_seconds
+            if conv.quick_failure:
+                delay = 0.0
             await asyncio.sleep(self.knobs.slow_seconds / 2 if delay is None else delay)
             raise LLMFailure()
         response_id = wire.new_response_id()
@@ -439,8 +478,12 @@ class Engine:
         conv.progress(slot.delta(kind, part))
 
     def _fail(self, conv: Conversation) -> None:
-        conv.set_status(ERROR)
-        first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+        if self.knobs.legacy:
+            conv.set_status(ERROR)
+            first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+        else:  # 1.58 reports the error before the status
+            first = conv.emit(wire.conversation_error_event(conv.last_user_message_id))
+            conv.set_status(ERROR)
         conv.emit(wire.conversation_error_event(first["id"]))
 
     def _risk(self, conv: Conversation, step: ToolCall) -> str:
@@ -463,6 +506,8 @@ class Engine:
         """Turn the LLM's answer into events; True when the run is over."""
         slot_id = conv.stream_slot.claim() if conv.stream_slot else None
         if isinstance(step, Reply):
+            self._account(conv, latency, response_id)
+            self._stats_first(conv)
             conv.emit(
                 wire.message_event(
                     "agent",
@@ -473,29 +518,32 @@ class Engine:
                     reasoning=step.reasoning,
                 )
             )
-            self._account(conv, latency, response_id)
             conv.set_status(FINISHED)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Finish):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             action = conv.emit(self._finish_action(conv, step, response_id, slot_id))
             conv.emit(wire.observation_event(action, wire.finish_observation(step.message)))
             conv.set_status(FINISHED)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Stuck):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             conv.set_status(STUCK)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         if isinstance(step, Flood):
             self._account(conv, latency, response_id)
+            self._stats_first(conv)
             await self._flood(conv, step.count, response_id)
-            conv.emit_stats()
+            self._stats_last(conv)
             return False
         assert isinstance(step, ToolCall)
         self._account(conv, latency, response_id)
+        self._stats_first(conv)
         risk = self._risk(conv, step)
         action = conv.emit(tools.action(conv, step, response_id, slot_id, risk))
         if conv.security_analyzer and not self.knobs.legacy:
@@ -504,16 +552,22 @@ class Engine:
         if self._needs_confirmation(conv, step, risk):
             conv.waiting_actions = [(action, step)]
             conv.set_status(WAITING)
-            conv.emit_stats()
+            self._stats_last(conv)
             return True
         await self._execute(conv, action, step)
-        conv.emit_stats()
+        self._stats_last(conv)
         return False
 
     async def _execute(self, conv: Conversation, action: dict[str, Any], step: ToolCall) -> None:
         conv.current_action = action
         await asyncio.sleep(self.knobs.slow_seconds if step.slow else self.knobs.tool_seconds)
-        conv.emit(wire.observation_event(action, tools.observation(conv, step)))
+        if step.tool == "start_child_conversation" and step.child:
+            task, title = step.child
+            child = await self.start_child(conv, task, title, "shared", wait_for_slot=False)
+            observation = tools.child_observation(child.id_str, title)
+        else:
+            observation = tools.observation(conv, step)
+        conv.emit(wire.observation_event(action, observation))
         conv.current_action = None
 
     @staticmethod

@@ -194,6 +194,8 @@ async def update_conversation(conversation_id: uuid.UUID, raw: dict = Body(...),
         conv.title = body.title.strip()
     if body.tags is not None:
         conv.tags = dict(body.tags)
+        if not st.legacy:
+            conv.emit(wire.state_update("tags", conv.tags, conv.leaf_event_id))
     conv.updated_at = wire.utc_now()
     conv.save_meta()
     return SUCCESS

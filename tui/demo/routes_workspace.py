@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+import re
 import uuid
 from typing import Any
 
@@ -48,6 +49,16 @@ guarded = [Depends(only_158)]
 @router.get("/api/tools/catalog", dependencies=guarded)
 async def tools_catalog():
     return wire.tools_catalog()
+
+
+@router.get("/api/tools/")
+async def tool_names():
+    return [t[0] for t in wire.TOOLS_CATALOG if t[2]]
+
+
+@router.get("/api/skills/catalog", dependencies=guarded)
+async def skills_catalog():
+    return {"skills": []}  # the demo has no user skills and no network for the public catalog
 
 
 @router.get(PREFIX + "/runtime", dependencies=guarded)
@@ -99,14 +110,59 @@ async def git_changes(
 async def git_diff(
     path: str, ref: str | None = None, commit: str | None = None, conv: Conversation = Depends(workspace_conversation)
 ) -> dict[str, Any]:
-    """Whole files, trailing newline stripped; ``original`` is empty for a new file."""
+    """Whole files, trailing newline stripped; ``original`` is empty for a new file. With ``commit``: the
+    file as the conversation found it (the demo's single imaginary commit)."""
     file = _inside(conv, path)
     if ref is not None and commit is not None:
         raise HTTPException(status_code=400, detail="'ref' and 'commit' are mutually exclusive")
     if file not in conv.files:
         raise HTTPException(status_code=400, detail=f"File does not exist: {file}")
     original = conv.originals.get(file) or ""
+    if commit is not None:
+        return {"modified": original.rstrip("\n"), "original": ""}
     return {"modified": conv.files[file].rstrip("\n"), "original": original.rstrip("\n")}
+
+
+@router.get(PREFIX + "/git/commits", dependencies=guarded)
+async def git_commits(path: str, conv: Conversation = Depends(workspace_conversation)) -> dict[str, Any]:
+    _inside(conv, path)
+    return {"commits": [], "has_more": False}
+
+
+@router.get(PREFIX + "/git/commits/{sha}/changes", dependencies=guarded)
+async def git_commit_changes(sha: str, path: str, conv: Conversation = Depends(workspace_conversation)) -> list:
+    _inside(conv, path)
+    return []
+
+
+@router.get("/api/git/changes", dependencies=guarded)
+async def server_git_changes(path: str) -> list:
+    return []  # the server-wide route knows no conversation, hence none of the scripted agent's edits
+
+
+APPEND = re.compile(r"""^(?:echo|printf)\s+(['"])(.*)\1\s*>>\s*(\S+)$""")
+
+
+@router.post(PREFIX + "/bash/execute_bash_command", dependencies=guarded)
+async def execute_bash_command(body: dict[str, Any], conv: Conversation = Depends(workspace_conversation)):
+    """Runs nothing. ``echo '…' >> FILE`` is recorded as an edit of FILE, so git changes show it."""
+    command = str(body.get("command", ""))
+    if m := APPEND.match(command.strip()):
+        file = posixpath.join(str(body.get("cwd") or conv.workspace.get("working_dir") or "/"), m.group(3))
+        before = conv.files.get(file, "")
+        conv.originals.setdefault(file, before)
+        conv.files[file] = before + m.group(2) + "\n"
+        conv.save_meta()
+    return {
+        "id": uuid.uuid4().hex,
+        "timestamp": wire.utc_now(),
+        "command_id": uuid.uuid4().hex,
+        "order": 0,
+        "exit_code": 0,
+        "stdout": None,
+        "stderr": None,
+        "kind": "BashOutput",
+    }
 
 
 # ---------------------------------------------------------------- children and fork

@@ -38,6 +38,7 @@ class ToolCall:
     reasoning: str = ""
     edit: dict[str, Any] | None = None  # file_editor arguments, ``path`` relative to the working dir
     tasks: list[dict[str, str]] | None = None  # task_tracker plan
+    child: tuple[str, str] | None = None  # start_child_conversation: (task, title)
 
 
 @dataclass
@@ -94,6 +95,7 @@ HELP_TEXT = """Scenario words (put them anywhere in your message; a [tag] wins o
 - edit: create a file, edit it, run it
 - plan: the agent records a task plan
 - think: an answer with visible reasoning
+- child: the agent starts two child conversations (a tree in the list)
 - risk: a high-risk command (waits for confirmation when the conversation asks for risky actions)
 - help: this list
 
@@ -176,6 +178,7 @@ def scenario_word(text: str) -> str:
             "think",
             "risk",
             "slowfinish",
+            "child",
         ):
             return {"tool": "bash", "long": "markdown"}.get(tag, tag)
     low = text.lower()
@@ -186,7 +189,7 @@ def scenario_word(text: str) -> str:
         return "flood"
     if "slowbash" in words or "slow tool" in low:
         return "slowbash"
-    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk"):
+    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk", "child"):
         if word in words:
             return word
     if "bash" in words or "tool" in words:
@@ -251,6 +254,24 @@ def plan_for(text: str) -> list[Step]:
         ]
     if word == "edit":
         return edit_session()
+    if word == "child":
+        return [
+            ToolCall(
+                "child",
+                "",
+                "write the tests in a child",
+                tool="start_child_conversation",
+                child=("[edit] Write the tests", "Child: tests"),
+            ),
+            ToolCall(
+                "child",
+                "",
+                "review in a child",
+                tool="start_child_conversation",
+                child=("[plan] Review the change", "Child: review"),
+            ),
+            Finish("Started two child conversations: one writes the tests, one reviews the change."),
+        ]
     if word == "code":
         return coding_session()
     if word == "risk":

@@ -364,6 +364,7 @@ class Conversation:
     parent_conversation_id: str | None = None
     forked_from_conversation_id: str | None = None
     legacy: bool = False  # shapes of 1.43.1 (set by the store)
+    quick_failure: bool = False  # a failing LLM call returns at once (the seeded error conversation)
     first_user_text: str = ""
     title_pending: bool = False  # the auto-title call has not been accounted yet
     on_persist: Callable[[Conversation, dict[str, Any] | None], None] | None = None
@@ -455,6 +456,7 @@ class Conversation:
             "stuck_detection": self.stuck_detection,
             "execution_status": self.status,
             "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
             "activated_path_rules": [],
             "invoked_skills": [],
@@ -470,6 +472,12 @@ class Conversation:
         }
         return wire.strip_none(value)
 
+    def rest_status(self) -> str:
+        """1.58's REST keeps saying ``running`` after ``/pause`` while the LLM call is still under way."""
+        if not self.legacy and self.status == PAUSED and self.running and self.phase == "llm":
+            return RUNNING
+        return self.status
+
     def info(self, sub_conversation_ids: list[str] | None = None) -> dict[str, Any]:
         """REST ``ConversationInfo`` (nulls kept, api_key null, with title and times)."""
         info = {
@@ -478,7 +486,7 @@ class Conversation:
             "persistence_dir": self.persistence_dir,
             "max_iterations": self.max_iterations,
             "stuck_detection": self.stuck_detection,
-            "execution_status": self.status,
+            "execution_status": self.rest_status(),
             "confirmation_policy": self.confirmation_policy,
             "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
@@ -537,6 +545,9 @@ class Conversation:
             "seed_count": self.seed_count,
             "stats": self.stats.to_json(),
             "parent_conversation_id": self.parent_conversation_id,
+            "forked_from_conversation_id": self.forked_from_conversation_id,
+            "files": self.files,
+            "originals": self.originals,
         }
 
 
@@ -675,6 +686,9 @@ class Store:
             seed_count=seed_count,
             stats=Stats.from_json(meta["stats"]),
             parent_conversation_id=meta.get("parent_conversation_id"),
+            forked_from_conversation_id=meta.get("forked_from_conversation_id"),
+            files=meta.get("files", {}),
+            originals=meta.get("originals", {}),
             legacy=self.legacy,
         )
         if seed_count:

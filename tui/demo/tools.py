@@ -28,6 +28,10 @@ def action(conv: Conversation, step: ToolCall, response_id: str, event_id: str |
     elif step.tool == "task_tracker":
         fields = {"command": "plan", "task_list": step.tasks or []}
         payload = {**fields, "kind": "TaskTrackerAction"}
+    elif step.tool == "start_child_conversation":
+        task, title = step.child or ("", "")
+        fields = {"task": task, "title": title, "isolation": "shared"}
+        payload = {**fields, "kind": "StartChildConversationAction"}
     else:
         fields = {"command": step.command}
         payload = {
@@ -48,7 +52,17 @@ def action(conv: Conversation, step: ToolCall, response_id: str, event_id: str |
         thought=step.thought,
         event_id=event_id,
         security_risk=risk,
+        reasoning=step.reasoning,
     )
+
+
+def child_observation(child_id: str, title: str) -> dict[str, Any]:
+    return {
+        "content": [wire.text(f"Started child conversation {child_id} ({title}).")],
+        "is_error": False,
+        "conversation_id": child_id,
+        "kind": "StartChildConversationObservation",
+    }
 
 
 def observation(conv: Conversation, step: ToolCall) -> dict[str, Any]:

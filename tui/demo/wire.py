@@ -379,6 +379,7 @@ def action_event(
     thought: str = "",
     event_id: str | None = None,
     security_risk: str = "UNKNOWN",
+    reasoning: str | None = None,
 ) -> dict[str, Any]:
     call_id = new_call_id()
     ev = _base("ActionEvent", "agent", parent_id)
@@ -387,7 +388,7 @@ def action_event(
     return _finish(
         ev,
         thought=[text(thought)] if thought else [],
-        reasoning_content=None,
+        reasoning_content=reasoning or None,
         thinking_blocks=[],
         responses_reasoning_item=None,
         action=action,
