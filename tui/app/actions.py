@@ -30,6 +30,7 @@ class Owner(StrEnum):
     LOG = "log"  # EventLog (bindings kept in its own module; the table documents them and a test compares)
     QUEUE = "queue"
     INPUT = "input"  # MessageInput
+    ATTENTION = "attention"  # AttentionScreen
 
 
 class Section(StrEnum):
@@ -40,6 +41,7 @@ class Section(StrEnum):
     LOG = "Event log"
     QUEUE = "Queue"
     INPUT = "Message box"
+    ATTENTION = "Attention queue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,15 @@ ACTIONS: tuple[Action, ...] = (
         palette="Delete conversation",
     ),
     Action(
+        "attention",
+        "f3",
+        "Attention",
+        "attention queue: everything on every server that needs you (waiting, failed, stuck, finished)",
+        Section.ANYWHERE,
+        priority=True,
+        palette="Attention queue",
+    ),
+    Action(
         "focus_list",
         "ctrl+l",
         "List",
@@ -403,6 +414,54 @@ ACTIONS: tuple[Action, ...] = (
         owner=Owner.QUEUE,
         key_display="J",
         call="move(1)",
+    ),
+    # ---- the attention queue (bound in AttentionScreen)
+    Action(
+        "approve_item",
+        "ctrl+y",
+        "Approve",
+        "approve the highlighted conversation's pending action(s)",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+    ),
+    Action(
+        "reject_item",
+        "ctrl+f",
+        "Reject",
+        "reject them, with an optional reason",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+        confirms=True,
+    ),
+    Action(
+        "approve_all",
+        "A",
+        "Approve all",
+        "approve every waiting conversation shown (lists each action and asks first)",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+        confirms=True,
+    ),
+    Action("open_item", "enter", "Open", "open the conversation", Section.ATTENTION, owner=Owner.ATTENTION),
+    Action(
+        "dismiss_item",
+        "d,delete",
+        "Dismiss",
+        "dismiss: hide it until it needs you again",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+    ),
+    Action(
+        "close",
+        "escape,f3",
+        "Close",
+        "back to the conversations",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        key_display="esc",
     ),
     # ---- the message box
     Action(

@@ -206,6 +206,7 @@ class ConversationList(Vertical):
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
         self._counts_shown: Text | None = None
+        self.attention_count = 0  # conversations in the attention queue (shown in the counts line)
         self._navigated_at = -HOLD_ORDER  # monotonic time of the user's last move in the list
         self._hold_timer: Timer | None = None
 
@@ -390,6 +391,8 @@ class ConversationList(Vertical):
         for status in sorted(counts, key=lambda s: _STATUS_ORDER.get(s, 9)):
             text.append_text(render.status_glyph(status, 0))
             text.append(f"{counts[status]} ")
+        if self.attention_count:
+            text.append(f"⚑{self.attention_count} ", style="bold yellow")
         text.append(f"· {self.sort}", style="dim")
         if self.filter_text:
             text.append(f" · /{render.one_line(self.filter_text, 12)}", style="bold")
@@ -398,6 +401,12 @@ class ConversationList(Vertical):
         self._counts_shown = text
         # One fixed-height line: no layout of the screen (a layout repaints every visible line of the list).
         self._counts.update(text, layout=False)
+
+    def set_attention(self, count: int) -> None:
+        """How many conversations the attention queue holds (shown in the counts line)."""
+        if count != self.attention_count:
+            self.attention_count = count
+            self._update_counts(self._counts_of())
 
     def _tick(self) -> None:
         """2 Hz: the spinners of running rows and the ages; only lines whose text changed are repainted."""
