@@ -235,6 +235,8 @@ class OpenHandsApp(AttentionActions):
         prefs = self.preferences
         if prefs is not None and not prefs.notify_background:
             return
+        if self.screen.id == "attention":
+            return  # the attention queue on screen already shows it
         self.notify(
             f"{render.one_line(alert.title, 60)}: {render.status_label(alert.status)}",
             title=alert.key[0],

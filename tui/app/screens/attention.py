@@ -117,7 +117,7 @@ class AttentionScreen(Screen[None]):
         shown = tuple((i.token, i.title, i.detail, tuple(p.action.id for p in i.pending)) for i in items)
         self.items = items
         title = Text(f"Attention queue · {len(items)} need{'s' if len(items) == 1 else ''} you", style="bold")
-        title.append("   ctrl+y approve · ctrl+f reject · A approve all · ⏎ open · d dismiss · esc back", style="dim")
+        title.append("  oldest first · ⏎ opens one", style="dim")
         self.query_one("#attention-title", Static).update(title)
         self.query_one("#attention-empty").display = not items
         options = self.query_one(OptionList)
