@@ -39,7 +39,7 @@ from tui.session.watchlist import Key, Task, Watch
 
 from . import actions, render
 from .actions import ActionState, Owner
-from .attention_actions import AttentionActions
+from .child_actions import ChildActions
 from .commands import ConversationCommands
 from .messages import FleetChanged, OlderLoaded, SessionChanged
 from .textual_private import app_is_live, keymap_token
@@ -65,7 +65,7 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-class OpenHandsApp(AttentionActions):
+class OpenHandsApp(ChildActions):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "openhands-tui"
     COMMANDS = App.COMMANDS | {ConversationCommands}
