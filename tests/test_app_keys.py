@@ -13,6 +13,7 @@ from tui.app import actions
 from tui.app.actions import ACTIONS, Owner
 from tui.app.app import OpenHandsApp
 from tui.app.screens.attention import AttentionScreen
+from tui.app.screens.changes import ChangesScreen
 from tui.app.screens.dialogs import ConfirmScreen, NewConversationScreen, PromptScreen
 from tui.app.screens.help import KEYS, HelpScreen
 from tui.app.textual_private import notifications
@@ -32,6 +33,7 @@ OWNERS: dict[Owner, type] = {
     Owner.QUEUE: QueueView,
     Owner.INPUT: MessageInput,
     Owner.ATTENTION: AttentionScreen,
+    Owner.CHANGES: ChangesScreen,
 }
 
 

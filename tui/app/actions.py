@@ -31,6 +31,7 @@ class Owner(StrEnum):
     QUEUE = "queue"
     INPUT = "input"  # MessageInput
     ATTENTION = "attention"  # AttentionScreen
+    CHANGES = "changes"  # ChangesScreen
 
 
 class Section(StrEnum):
@@ -42,6 +43,7 @@ class Section(StrEnum):
     QUEUE = "Queue"
     INPUT = "Message box"
     ATTENTION = "Attention queue"
+    CHANGES = "Changes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,17 @@ ACTIONS: tuple[Action, ...] = (
         applies=lambda s: s.open,
         on_server=True,
         confirms=True,
+        show=False,  # the footer is full; in the help and the palette
         palette="New child conversation",
+    ),
+    Action(
+        "changes",
+        "f5",
+        "Changes",
+        "the files the agent changed, with their diffs; comment on a line (1.58 servers)",
+        Section.ANYWHERE,
+        applies=lambda s: s.open,
+        palette="Review changes",
     ),
     Action(
         "attention",
@@ -482,6 +494,27 @@ ACTIONS: tuple[Action, ...] = (
         "back to the conversations",
         Section.ATTENTION,
         owner=Owner.ATTENTION,
+        key_display="esc",
+    ),
+    # ---- the Changes view (bound in ChangesScreen)
+    Action(
+        "comment",
+        "c",
+        "Comment",
+        "comment on the highlighted diff line: sent to the agent with the file and line (asks first)",
+        Section.CHANGES,
+        owner=Owner.CHANGES,
+        on_server=True,
+        confirms=True,
+    ),
+    Action("reload", "r", "Reload", "load the changes again", Section.CHANGES, owner=Owner.CHANGES),
+    Action(
+        "close_changes",
+        "escape,f5",
+        "Close",
+        "back to the conversation",
+        Section.CHANGES,
+        owner=Owner.CHANGES,
         key_display="esc",
     ),
     # ---- the message box

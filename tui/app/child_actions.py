@@ -7,6 +7,7 @@ from tui.session.watchlist import Key
 
 from . import render
 from .attention_actions import AttentionActions
+from .screens.changes import ChangesScreen
 from .screens.child import NewChild, NewChildScreen
 
 CHILDREN_SINCE = (1, 58, 0)
@@ -43,3 +44,20 @@ class ChildActions(AttentionActions):
         child = await self.fleet.create_child(key[0], key[1], spec.task, spec.title, spec.isolation)
         name = render.one_line(child.title or child.conversation_id[:8], 50)
         self.notify(f"Child conversation started: {name}", markup=False, timeout=4)
+
+    # ------------------------------------------------------------------ reviewing changes
+
+    def action_changes(self) -> None:
+        key = self.current
+        if key is None:
+            return
+        if isinstance(self.screen, ChangesScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(ChangesScreen(key, self.watchlist.title(key)))
+
+    def send_comment(self, key: Key, text: str) -> None:
+        """A comment from the Changes view: a message to the agent, queued like any message while it is busy."""
+        session = self.watchlist.watch(key)
+        self.do(session.submit(text), "comment")
+        self.notify("Comment sent to the agent (queued if it is busy)", markup=False, timeout=3)

@@ -22,6 +22,7 @@ from tui.protocol import ChildConversation, ConversationInfo, ExecutionStatus, S
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
+from .review import FileChange, load_changes
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,10 @@ class Fleet:
         child = await self.client(server_name).create_child(parent_id, task, title, isolation)
         self.poke()
         return child
+
+    async def changes(self, server_name: str, conversation_id: str, working_dir: str) -> list[FileChange]:
+        """What the agent changed under its working directory, each file with its hunks (1.58 git routes)."""
+        return await load_changes(self.client(server_name), conversation_id, working_dir)
 
     async def count_events(self, server_name: str, conversation_id: str) -> int:
         """How many events the server holds for a conversation."""
