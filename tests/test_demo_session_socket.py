@@ -241,3 +241,97 @@ async def test_143_mode_has_no_session_socket(demo_server_143):
     assert info["version"] == "1.43.1" and "tool_catalog_v1" not in info["capabilities"]
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(f"{demo_server_143.ws_url}/sockets/session/{cid}")
+
+
+async def test_a_retried_stream_starts_a_higher_attempt_of_the_same_item(demo_server):
+    srv = demo_server
+    async with httpx.AsyncClient(base_url=srv.base_url) as c:
+        cid = (await c.post("/api/conversations", json=create_body(stream=True))).json()["id"]
+        async with websockets.connect(f"{srv.ws_url}/sockets/session/{cid}") as ws:
+            await next_frames(ws, lambda f: f["type"] == "transient")
+            await c.post(f"/api/conversations/{cid}/events", json=say("[retry]"))
+            frames = await next_frames(ws, final_snapshot)
+    started = [f for f in frames if f["type"] == "item_started"]
+    assert [s["attempt"] for s in started] == [1, 2] and len({s["item_id"] for s in started}) == 1
+    second = [f for f in frames if f["type"] == "delta" and f["attempt"] == 2]
+    assert [d["order"] for d in second] == list(range(len(second)))
+    assert len({d["chunk_id"] for d in frames if d["type"] == "delta"}) == 2
+    message = next(
+        f["event"]
+        for f in frames
+        if f["type"] == "durable" and f["event"]["kind"] == "MessageEvent" and f["event"]["source"] == "agent"
+    )
+    assert message["id"] == started[0]["item_id"]
+    assert "".join(d["content"] for d in second) == message["llm_message"]["content"][0]["text"]
+
+
+@pytest.mark.parametrize("socket", ["events", "session"])
+async def test_an_empty_query_key_is_refused_on_158(socket):
+    srv = start_demo(session_keys=[SESSION_KEY])
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url, headers={"X-Session-API-Key": SESSION_KEY}) as c:
+            cid = (await c.post("/api/conversations", json=create_body())).json()["id"]
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(f"{srv.ws_url}/sockets/{socket}/{cid}?session_api_key=")
+        assert refused.value.response.status_code == 403
+    finally:
+        srv.stop()
+
+
+async def test_resume_through_a_dropping_proxy_delivers_every_event_exactly_once(demo_server):
+    """A consumer that resumes with ``after_seq`` after every drop ends with the REST history, each seq once."""
+    from tests.proxy import DroppingProxy
+
+    srv = demo_server
+    proxy = await DroppingProxy("127.0.0.1", srv.port).start()
+    stop = asyncio.Event()
+    chaos = asyncio.create_task(proxy.chaos(stop, 0.05, 0.3, seed=11))
+    received: dict[int, str] = {}
+    last = -1
+    try:
+        async with httpx.AsyncClient(base_url=srv.base_url) as c:
+            cid = (await c.post("/api/conversations", json=create_body(stream=True))).json()["id"]
+
+            async def drive() -> None:
+                for text in ("flood 1500", "[bash]", "[think]", "flood 1500", "[slowfinish]"):
+                    await c.post(f"/api/conversations/{cid}/events", json=say(text))
+                    await wait_status(c, cid, {"finished"}, timeout=30)
+
+            driver = asyncio.create_task(drive())
+            url = f"ws://127.0.0.1:{proxy.port}/sockets/session/{cid}"
+            connects = 0
+            while True:
+                try:
+                    async with websockets.connect(f"{url}?after_seq={last}", max_size=None, open_timeout=2) as ws:
+                        connects += 1
+                        async for raw in ws:
+                            frame = json.loads(raw)
+                            if frame["type"] == "durable":
+                                assert frame["seq"] == last + 1, "a gap or a repeat"
+                                assert frame["seq"] not in received
+                                received[frame["seq"]] = frame["event"]["id"]
+                                last = frame["seq"]
+                            elif driver.done() and final_snapshot(frame):
+                                break
+                        else:
+                            continue
+                        break
+                except (OSError, websockets.WebSocketException, TimeoutError):
+                    await asyncio.sleep(0.02)
+            await driver
+            stop.set()
+            await chaos
+            history = []
+            page_id = None
+            while True:
+                params = {"limit": 100, **({"page_id": page_id} if page_id else {})}
+                page = (await c.get(f"/api/conversations/{cid}/events/search", params=params)).json()
+                history += [e["id"] for e in page["items"]]
+                page_id = page["next_page_id"]
+                if not page_id:
+                    break
+    finally:
+        stop.set()
+        await proxy.stop()
+    assert proxy.drops > 3 and connects > 3
+    assert [received[i] for i in range(len(received))] == history

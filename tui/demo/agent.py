@@ -66,6 +66,13 @@ class StreamSlot:
         self.order += 1
         return frame
 
+    def next_attempt(self, chunk_id: str) -> None:
+        """A provider retry re-streams the same step: a new attempt, ``order`` from 0, a new ``item_started``."""
+        self.attempt += 1
+        self.order = 0
+        self.started = False
+        self.chunk_id = chunk_id
+
     def aborted(self, reason: str) -> dict[str, Any]:
         return {"type": "item_aborted", "item_id": self.item_id, "attempt": self.attempt, "reason": reason}
 
@@ -455,6 +462,12 @@ class Engine:
             total = self.knobs.llm_seconds
         if conv.streaming and parts:
             pause = total / len(parts)
+            if isinstance(step, Reply) and step.retry:  # the provider fails mid-stream; the step re-streams
+                for kind, part in parts[: len(parts) // 2]:
+                    await asyncio.sleep(pause)
+                    self._stream(conv, kind, part)
+                response_id = wire.new_response_id()
+                conv.stream_slot.next_attempt(response_id)
             for kind, part in parts:
                 await asyncio.sleep(pause)
                 self._stream(conv, kind, part)

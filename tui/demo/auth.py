@@ -23,6 +23,8 @@ async def authenticate(ws: WebSocket, st: DemoState, session_api_key: str | None
         await ws.accept()
         return True
     legacy = session_api_key or ws.headers.get("x-session-api-key")
+    if not st.legacy and session_api_key == "":
+        legacy = ""  # 1.58 refuses an empty key instead of waiting for an auth frame
     if legacy is not None:
         if legacy not in st.session_keys:
             await ws.close(code=AUTH_FAILED[0])  # before accept: the upgrade is rejected with HTTP 403

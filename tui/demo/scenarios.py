@@ -20,6 +20,7 @@ class Reply:
     text: str
     slow: bool = False
     reasoning: str = ""  # streamed first as reasoning, kept in ``llm_message.reasoning_content``
+    retry: bool = False  # the stream breaks half-way and the step streams again as attempt 2
 
 
 @dataclass
@@ -95,6 +96,7 @@ HELP_TEXT = """Scenario words (put them anywhere in your message; a [tag] wins o
 - edit: create a file, edit it, run it
 - plan: the agent records a task plan
 - think: an answer with visible reasoning
+- retry: a streamed reply the provider retries half-way (a second attempt replaces the first)
 - child: the agent starts two child conversations (a tree in the list)
 - risk: a high-risk command (waits for confirmation when the conversation asks for risky actions)
 - help: this list
@@ -179,6 +181,7 @@ def scenario_word(text: str) -> str:
             "risk",
             "slowfinish",
             "child",
+            "retry",
         ):
             return {"tool": "bash", "long": "markdown"}.get(tag, tag)
     low = text.lower()
@@ -189,7 +192,7 @@ def scenario_word(text: str) -> str:
         return "flood"
     if "slowbash" in words or "slow tool" in low:
         return "slowbash"
-    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk", "child"):
+    for word in ("error", "stuck", "confirm", "huge", "code", "edit", "plan", "think", "risk", "child", "retry"):
         if word in words:
             return word
     if "bash" in words or "tool" in words:
@@ -254,6 +257,8 @@ def plan_for(text: str) -> list[Step]:
         ]
     if word == "edit":
         return edit_session()
+    if word == "retry":
+        return [Reply(TEXT_ANSWER + " It was streamed twice: the first attempt broke half-way.", retry=True)]
     if word == "child":
         return [
             ToolCall(

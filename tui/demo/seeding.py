@@ -69,7 +69,7 @@ async def demo_seed(store: Store, engine: Engine) -> list[Conversation]:
         ("An LLM error", False, "This one will end in an error.", None),
     ]
     made = []
-    for title, stream, text, tools in specs:
+    for title, stream, _text, tools in specs:
         cid = uuid.uuid4()
         conv = Conversation(
             id=cid,
@@ -80,8 +80,8 @@ async def demo_seed(store: Store, engine: Engine) -> list[Conversation]:
         )
         conv.quick_failure = True  # seeded: a failing LLM call returns at once
         store.add(conv)
-        await engine.send_message(conv, text, run=True)
         made.append(conv)
+    await asyncio.gather(*(engine.send_message(c, spec[2], run=True) for c, spec in zip(made, specs, strict=True)))
     # The error is there before the first client looks: a conversation in error is listed as such, not
     # announced as something that just went wrong.
     if made[3].run_task is not None:

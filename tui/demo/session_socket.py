@@ -54,19 +54,10 @@ class SessionChannel:
 
     # publishers (the conversation) ------------------------------------------------------------
 
-    def durable(self, seq: int, event: dict[str, Any]) -> None:
-        self._publish(seq, envelope("durable", seq=seq, event=event))
-
-    def transient(self, event: dict[str, Any]) -> None:
-        self._publish(None, envelope("transient", event=event))
-
-    def progress(self, frame: dict[str, Any]) -> None:
-        self._publish(None, frame)
-
-    def _publish(self, seq: int | None, frame: dict[str, Any]) -> None:
+    def publish(self, seq: int | None, text: str) -> None:
+        """A serialized frame; ``seq`` for a ``durable`` one (the replay may already have sent it)."""
         if self.close_with is not None:
             return
-        text = json.dumps(frame)
         if self.buffering:
             self.buffer.append((seq, text))
         else:
@@ -165,7 +156,8 @@ async def session_socket(
         return
     channel = SessionChannel(st.max_frame_bytes, st.max_pending_bytes)
     conv.session_channels.add(channel)
-    channel.transient(wire.event_for_wire(wire.state_update("full_state", conv.full_state(), None)))
+    snapshot = wire.event_for_wire(wire.state_update("full_state", conv.full_state(), None))
+    channel.publish(None, json.dumps(envelope("transient", event=snapshot)))
     through_seq = len(conv.log) - 1 if len(conv.log) else None
     channel.put(json.dumps(envelope("sync", from_seq=after, through_seq=through_seq)))
     writer = asyncio.get_running_loop().create_task(channel.write(ws))
@@ -211,10 +203,11 @@ async def _handle_frame(st: DemoState, conv: Conversation, channel: SessionChann
             raise AssertionError("Only user messages are allowed to be sent to the agent.")
         await st.engine.send_message(conv, msg.text(), run=True)
     except json.JSONDecodeError as exc:
-        channel.progress(envelope("error", code="JSONDecodeError", detail=str(exc)))
+        channel.publish(None, json.dumps(envelope("error", code="JSONDecodeError", detail=str(exc))))
     except ValidationError as exc:
-        channel.progress(envelope("error", code="ValidationError", detail=str(exc)))
+        channel.publish(None, json.dumps(envelope("error", code="ValidationError", detail=str(exc))))
     except RunLimitReached as exc:
-        channel.progress(envelope("error", code="ConversationRunLimitExceeded", detail=exc.message_saved(conv)))
+        detail = exc.message_saved(conv)
+        channel.publish(None, json.dumps(envelope("error", code="ConversationRunLimitExceeded", detail=detail)))
     except (ValueError, AssertionError, TypeError) as exc:
-        channel.progress(envelope("error", code=type(exc).__name__, detail=str(exc)))
+        channel.publish(None, json.dumps(envelope("error", code=type(exc).__name__, detail=str(exc))))

@@ -402,18 +402,21 @@ class Conversation:
             frame = json.dumps(on_wire)
             for queue in list(self.subscribers):
                 queue.put_nowait(frame)
-        if event["kind"] == "StreamingDeltaEvent":
+        if event["kind"] == "StreamingDeltaEvent" or not self.session_channels:
             return
-        for channel in list(self.session_channels):
-            if seq is None:
-                channel.transient(on_wire)
-            else:
-                channel.durable(seq, on_wire)
+        if seq is None:
+            envelope = json.dumps({"type": "transient", "event": on_wire})
+        else:
+            envelope = json.dumps({"type": "durable", "seq": seq, "event": on_wire})
+        for channel in list(self.session_channels):  # serialized once for all of them
+            channel.publish(seq, envelope)
 
     def progress(self, frame: dict[str, Any]) -> None:
         """An ``item_started`` / ``delta`` / ``item_aborted`` frame: session sockets only, never stored."""
-        for channel in list(self.session_channels):
-            channel.progress(frame)
+        if self.session_channels:
+            text = json.dumps(frame)
+            for channel in list(self.session_channels):
+                channel.publish(None, text)
 
     def emit(self, event: dict[str, Any], persist: bool = True) -> dict[str, Any]:
         """Append ``event`` to the log (unless transient) and push it to every subscriber."""
