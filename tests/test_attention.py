@@ -94,3 +94,20 @@ async def test_approve_all_goes_on_after_a_refusal_and_reports_it():
     assert called == [("a", "wait"), ("b", "w2")], "only the waiting ones, each once, in the queue's order"
     assert [(o.item.key, o.ok) for o in outcomes] == [(("a", "wait"), False), (("b", "w2"), True)]
     assert isinstance(outcomes[0].error, NotFound)
+
+
+def test_the_terminal_title_is_written_with_osc_2_and_nothing_unprintable():
+    from tui.app.textual_private import set_terminal_title
+
+    class Driver:
+        def __init__(self) -> None:
+            self.written: list[str] = []
+
+        def write(self, data: str) -> None:
+            self.written.append(data)
+
+    class FakeApp:
+        _driver = Driver()
+
+    set_terminal_title(FakeApp(), "openhands-tui · 3 need you\x07\x1b]0;evil")  # type: ignore[arg-type]
+    assert FakeApp._driver.written == ["\x1b]2;openhands-tui · 3 need you]0;evil\x07"]
