@@ -12,6 +12,8 @@ from tests.snapshot_apps.harness import create, make_app, wait_for
 from tui.app import actions
 from tui.app.actions import ACTIONS, Owner
 from tui.app.app import OpenHandsApp
+from tui.app.screens.attention import AttentionScreen
+from tui.app.screens.changes import ChangesScreen
 from tui.app.screens.dialogs import ConfirmScreen, NewConversationScreen, PromptScreen
 from tui.app.screens.help import KEYS, HelpScreen
 from tui.app.textual_private import notifications
@@ -30,6 +32,8 @@ OWNERS: dict[Owner, type] = {
     Owner.LOG: EventLog,
     Owner.QUEUE: QueueView,
     Owner.INPUT: MessageInput,
+    Owner.ATTENTION: AttentionScreen,
+    Owner.CHANGES: ChangesScreen,
 }
 
 

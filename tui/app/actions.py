@@ -30,6 +30,8 @@ class Owner(StrEnum):
     LOG = "log"  # EventLog (bindings kept in its own module; the table documents them and a test compares)
     QUEUE = "queue"
     INPUT = "input"  # MessageInput
+    ATTENTION = "attention"  # AttentionScreen
+    CHANGES = "changes"  # ChangesScreen
 
 
 class Section(StrEnum):
@@ -40,6 +42,8 @@ class Section(StrEnum):
     LOG = "Event log"
     QUEUE = "Queue"
     INPUT = "Message box"
+    ATTENTION = "Attention queue"
+    CHANGES = "Changes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +277,36 @@ ACTIONS: tuple[Action, ...] = (
         palette="Delete conversation",
     ),
     Action(
+        "new_child",
+        "f4",
+        "Child",
+        "start a child conversation of the open one on its task (1.58 servers)",
+        Section.ANYWHERE,
+        applies=lambda s: s.open,
+        on_server=True,
+        confirms=True,
+        show=False,  # the footer is full; in the help and the palette
+        palette="New child conversation",
+    ),
+    Action(
+        "changes",
+        "f5",
+        "Changes",
+        "the files the agent changed, with their diffs; comment on a line (1.58 servers)",
+        Section.ANYWHERE,
+        applies=lambda s: s.open,
+        palette="Review changes",
+    ),
+    Action(
+        "attention",
+        "f3",
+        "Attention",
+        "attention queue: everything on every server that needs you (waiting, failed, stuck, finished)",
+        Section.ANYWHERE,
+        priority=True,
+        palette="Attention queue",
+    ),
+    Action(
         "focus_list",
         "ctrl+l",
         "List",
@@ -359,6 +393,16 @@ ACTIONS: tuple[Action, ...] = (
         owner=Owner.LIST,
         show=False,
     ),
+    Action(
+        "toggle_children",
+        "space",
+        "Fold",
+        "fold / unfold a conversation's child conversations",
+        Section.LIST,
+        owner=Owner.LIST,
+        show=False,
+        key_display="space",
+    ),
     # ---- the event log (bound in EventLog itself)
     Action("select_prev", "up,k", "Prev", "select the previous event", Section.LOG, owner=Owner.LOG, call="select(-1)"),
     Action("select_next", "down,j", "Next", "select the next event", Section.LOG, owner=Owner.LOG, call="select(1)"),
@@ -403,6 +447,75 @@ ACTIONS: tuple[Action, ...] = (
         owner=Owner.QUEUE,
         key_display="J",
         call="move(1)",
+    ),
+    # ---- the attention queue (bound in AttentionScreen)
+    Action(
+        "approve_item",
+        "ctrl+y",
+        "Approve",
+        "approve the highlighted conversation's pending action(s)",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+    ),
+    Action(
+        "reject_item",
+        "ctrl+f",
+        "Reject",
+        "reject them, with an optional reason",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+        confirms=True,
+    ),
+    Action(
+        "approve_all",
+        "A",
+        "Approve all",
+        "approve every waiting conversation shown (lists each action and asks first)",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        on_server=True,
+        confirms=True,
+    ),
+    Action("open_item", "enter", "Open", "open the conversation", Section.ATTENTION, owner=Owner.ATTENTION),
+    Action(
+        "dismiss_item",
+        "d,delete",
+        "Dismiss",
+        "dismiss: hide it until it needs you again",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+    ),
+    Action(
+        "close",
+        "escape,f3",
+        "Close",
+        "back to the conversations",
+        Section.ATTENTION,
+        owner=Owner.ATTENTION,
+        key_display="esc",
+    ),
+    # ---- the Changes view (bound in ChangesScreen)
+    Action(
+        "comment",
+        "c",
+        "Comment",
+        "comment on the highlighted diff line: sent to the agent with the file and line (asks first)",
+        Section.CHANGES,
+        owner=Owner.CHANGES,
+        on_server=True,
+        confirms=True,
+    ),
+    Action("reload", "r", "Reload", "load the changes again", Section.CHANGES, owner=Owner.CHANGES),
+    Action(
+        "close_changes",
+        "escape,f5",
+        "Close",
+        "back to the conversation",
+        Section.CHANGES,
+        owner=Owner.CHANGES,
+        key_display="esc",
     ),
     # ---- the message box
     Action(

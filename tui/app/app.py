@@ -34,14 +34,16 @@ from tui.session import (
     WatchList,
     conv_key,
 )
+from tui.session.attention import AttentionQueue
 from tui.session.watchlist import Key, Task, Watch
 
 from . import actions, render
 from .actions import ActionState, Owner
+from .child_actions import ChildActions
 from .commands import ConversationCommands
 from .messages import FleetChanged, OlderLoaded, SessionChanged
 from .textual_private import app_is_live, keymap_token
-from .user_actions import UserActions, describe
+from .user_actions import describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
 from .widgets.event_log import EventLog
@@ -63,7 +65,7 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-class OpenHandsApp(UserActions):
+class OpenHandsApp(ChildActions):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "openhands-tui"
     COMMANDS = App.COMMANDS | {ConversationCommands}
@@ -85,6 +87,7 @@ class OpenHandsApp(UserActions):
         self.clock = clock
         self.run_fleet = run_fleet
         self.watchlist = WatchList(fleet, self._follow, auto_watch=auto_watch)
+        self.attention = AttentionQueue(self.watchlist)
         self._counting: set[Key] = set()  # conversations whose server-side event count was asked for
         self._unsubscribe_fleet: Callable[[], None] | None = None
         self._bindings_pending = False
@@ -221,6 +224,7 @@ class OpenHandsApp(UserActions):
             self._alert(alert)
         self.view.refresh_snapshot()  # the title may have arrived with this poll
         self.refresh_bindings()
+        self.update_attention()
 
     def update_row(self, key: Key) -> None:
         if self.watchlist.known(key):
@@ -231,6 +235,8 @@ class OpenHandsApp(UserActions):
         prefs = self.preferences
         if prefs is not None and not prefs.notify_background:
             return
+        if self.screen.id == "attention":
+            return  # the attention queue on screen already shows it
         self.notify(
             f"{render.one_line(alert.title, 60)}: {render.status_label(alert.status)}",
             title=alert.key[0],
@@ -276,6 +282,7 @@ class OpenHandsApp(UserActions):
             alert = self.watchlist.saw_status(key, session.status)
             if alert is not None:
                 self._alert(alert)
+            self.update_attention()
         if key == self.current:
             await self.view.apply(change)
             if kind is ChangeKind.EVENTS:
@@ -313,6 +320,7 @@ class OpenHandsApp(UserActions):
         if previous is not None:
             self.update_row(previous)
         self.refresh_bindings()
+        self.update_attention()
 
     # ------------------------------------------------------------------ older history, copy
 

@@ -17,7 +17,15 @@ from textual.reactive import reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
-__all__ = ["LineOptionList", "app_is_live", "character_key", "crash", "keymap_token", "notifications"]
+__all__ = [
+    "LineOptionList",
+    "app_is_live",
+    "character_key",
+    "crash",
+    "keymap_token",
+    "notifications",
+    "set_terminal_title",
+]
 
 
 def character_key(char: str) -> str:
@@ -45,6 +53,15 @@ def notifications(app: App[Any]) -> list[Notification]:
 def crash(app: App[Any]) -> BaseException | None:
     """The exception that ended the app, if one did (`App._exception`)."""
     return app._exception
+
+
+def set_terminal_title(app: App[Any], title: str) -> None:
+    """Set the terminal's (and tmux's) window title with OSC 2, as Textual writes its own OSC 22 pointer shape
+    (`App._driver.write`). The title must be ours: no server text (an escape there would reach the terminal)."""
+    driver = app._driver
+    if driver is not None:
+        safe = "".join(c for c in title if c.isprintable())
+        driver.write(f"\x1b]2;{safe}\x07")
 
 
 class LineOptionList(OptionList):

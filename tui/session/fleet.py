@@ -18,10 +18,11 @@ from pathlib import Path
 
 from tui.client import AgentClient, AgentServerError, Dormant, Unauthorized, Unreachable
 from tui.config import ServerConfig
-from tui.protocol import ConversationInfo, ExecutionStatus, StartConversationRequest
+from tui.protocol import ChildConversation, ConversationInfo, ExecutionStatus, ServerInfo, StartConversationRequest
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
+from .review import FileChange, load_changes
 from .state_lock import lock_state_dir
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Fleet:
         self.slow_poll = slow_poll
         self._listeners: list[Callable[[FleetChange], None]] = []
         self._wake = asyncio.Event()
+        self._server_info: dict[str, ServerInfo] = {}
 
     def entry(self, server_name: str) -> ServerEntry:
         for entry in self.servers:
@@ -268,6 +270,25 @@ class Fleet:
         await self.client(server_name).delete_conversation(conversation_id)
         self.forget(server_name, conversation_id)
         self.poke()
+
+    async def server_info(self, server_name: str) -> ServerInfo:
+        """What a server is and can do (asked once per server, then remembered)."""
+        known = self._server_info.get(server_name)
+        if known is None:
+            known = self._server_info[server_name] = await self.client(server_name).server_info()
+        return known
+
+    async def create_child(
+        self, server_name: str, parent_id: str, task: str, title: str | None = None, isolation: str | None = None
+    ) -> ChildConversation:
+        """Start a child conversation of `parent_id` on `task` (it runs at once); listed by the next poll."""
+        child = await self.client(server_name).create_child(parent_id, task, title, isolation)
+        self.poke()
+        return child
+
+    async def changes(self, server_name: str, conversation_id: str, working_dir: str) -> list[FileChange]:
+        """What the agent changed under its working directory, each file with its hunks (1.58 git routes)."""
+        return await load_changes(self.client(server_name), conversation_id, working_dir)
 
     async def count_events(self, server_name: str, conversation_id: str) -> int:
         """How many events the server holds for a conversation."""

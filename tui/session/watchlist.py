@@ -55,6 +55,10 @@ class ConvRow:
     attention: bool = False
     pinned: bool = False
     connection: str = ""  # "", "reconnecting", "resyncing", "stopped" (only for watched ones)
+    parent: str | None = None  # the parent conversation's id, when it is listed on the same server (1.58)
+    forked_from: str | None = None  # the conversation this one was forked from (1.58)
+    forked_from_title: str = ""  # its title when it is listed, else the start of its id
+    children: tuple[ExecutionStatus, ...] = ()  # the statuses of its listed children (for the summary)
 
     @property
     def key(self) -> str:
@@ -117,6 +121,7 @@ class WatchList:
         self.last_status: dict[Key, ExecutionStatus] = {}
         self.notified: list[tuple[Key, ExecutionStatus]] = []  # every alert given (what the user was told)
         self.deleting: set[Key] = set()  # deleted by us: its disappearance is no news
+        self._children_index: dict[str, tuple[dict[str, ConversationInfo], dict[str, list[str]], int]] = {}
 
     # ------------------------------------------------------------------ following
 
@@ -236,6 +241,7 @@ class WatchList:
             if newest and (last is None or newest > last):
                 last = newest
         usage = session.usage if session is not None else (info.usage if info is not None else None)
+        parent, forked_from, children = self._family(key, info)
         return ConvRow(
             server=key[0],
             id=key[1],
@@ -247,7 +253,42 @@ class WatchList:
             attention=key in self.attention,
             pinned=key in self.pinned,
             connection=session.connection.state.value if session is not None else "",
+            parent=parent,
+            forked_from=forked_from,
+            forked_from_title=self.title((key[0], forked_from)) if forked_from else "",
+            children=children,
         )
+
+    def _family(
+        self, key: Key, info: ConversationInfo | None
+    ) -> tuple[str | None, str | None, tuple[ExecutionStatus, ...]]:
+        """(listed parent, fork origin, statuses of the listed children): a child is one whose
+        `parent_conversation_id` names this one, or that this one lists in `sub_conversation_ids`."""
+        try:
+            listed = self.fleet.entry(key[0]).conversations
+        except KeyError:
+            return None, None, ()
+        parent = info.parent_conversation_id if info is not None else None
+        if parent == key[1] or parent not in listed:
+            parent = None
+        ids = set(self._children_of(key[0], listed).get(key[1], ()))
+        if info is not None:
+            ids.update(cid for cid in info.sub_conversation_ids if cid in listed)
+        ids.discard(key[1])
+        children = tuple(self.status((key[0], cid)) for cid in sorted(ids))
+        return parent, info.forked_from_conversation_id if info is not None else None, children
+
+    def _children_of(self, server: str, listed: dict[str, ConversationInfo]) -> dict[str, list[str]]:
+        """parent id -> child ids on one server, indexed once per poll (each poll lists into a new dict)."""
+        cached = self._children_index.get(server)
+        if cached is not None and cached[0] is listed and cached[2] == len(listed):
+            return cached[1]
+        index: dict[str, list[str]] = {}
+        for cid, other in listed.items():
+            if other.parent_conversation_id:
+                index.setdefault(other.parent_conversation_id, []).append(cid)
+        self._children_index[server] = (listed, index, len(listed))  # add_local adds to the same dict
+        return index
 
     def rows(self) -> tuple[list[ServerRow], list[Alert]]:
         """Every server's rows; follows the conversations that run or wait; the alerts since the last call."""

@@ -88,12 +88,36 @@ def _server_sig(row: ServerRow, now: float) -> ServerSig:
     return row.name, row.state, row.message if row.state == "error" else "", retry, len(row.conversations)
 
 
-def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0) -> Text:
+def children_summary(statuses: tuple[ExecutionStatus, ...], width: int = 0) -> Text:
+    """A parent's children in a few cells: how many run, wait for confirmation, failed. Narrower lists drop the
+    running count, then show the count only, coloured by the most urgent of them."""
+    short = 0 < width < 30
+    running = sum(s is ExecutionStatus.RUNNING for s in statuses)
+    waiting = sum(s is ExecutionStatus.WAITING_FOR_CONFIRMATION for s in statuses)
+    failed = sum(s in (ExecutionStatus.ERROR, ExecutionStatus.STUCK) for s in statuses)
+    if short:
+        style = "bold magenta" if waiting else "bold red" if failed else "cyan" if running else "dim"
+        return Text(f"⑃{len(statuses)} ", style=style)
+    text = Text(f"⑃{len(statuses)}", style="dim")
+    if running and not 0 < width < 60:
+        text.append(f" {running}▶", style="cyan")
+    if waiting:
+        text.append(f" {waiting}?", style="bold magenta")
+    if failed:
+        text.append(f" {failed}✗", style="bold red")
+    return text + Text(" ")
+
+
+def conv_prompt(
+    row: ConvRow, now: float, selected: bool = False, width: int = 0, depth: int = 0, collapsed: bool = False
+) -> Text:
     """One line: status glyph, title (cut with an ellipsis), then the meta right-aligned in `width` cells.
 
     A plain one-line `Text` (no table layout): cheap to render, and two rows with the same text compare equal, so
     an unchanged row is never re-rendered."""
     meta = Text()
+    if row.children:
+        meta.append_text(children_summary(row.children, width))
     if row.connection and row.connection not in ("live", ""):
         meta.append("⚡", style="yellow")
     if row.queued:
@@ -109,11 +133,18 @@ def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0
     title = Text(render.one_line(row.title or row.id[:8], 200))
     if row.pinned:
         title = styled("⚑ ", "dim") + title
+    if row.forked_from:
+        origin = render.one_line(row.forked_from_title, 16 if width == 0 or width >= 60 else 6)
+        title = styled(f"⑂{origin} ", "dim") + title
+    if row.children:
+        title = styled("▸ " if collapsed else "▾ ", "dim") + title
     line = Text()
+    if depth:
+        line.append("  " * (depth - 1) + "└ ", style="dim")
     line.append_text(render.status_glyph(row.status, now))
     line.append(" ")
     if width > 0:
-        room = max(1, width - 2 - meta.cell_len - (1 if meta.cell_len else 0))
+        room = max(1, width - line.cell_len - meta.cell_len - (1 if meta.cell_len else 0))
         title.truncate(room, overflow="ellipsis", pad=True)
         line.append_text(title)
         if meta.cell_len:
@@ -198,6 +229,8 @@ class ConversationList(Vertical):
         self.filter_text = ""
         self.current: str | None = None  # key of the open conversation
         self._rows: dict[str, ConvRow] = {}
+        self._depth: dict[str, int] = {}  # row key -> depth in the tree of child conversations (0: top level)
+        self.collapsed: set[str] = set()  # row keys whose children are hidden
         self._order: list[str] = []
         self._dirty: set[str] = set()
         self._dirty_timer: Timer | None = None
@@ -206,6 +239,7 @@ class ConversationList(Vertical):
         self._options = FleetOptions(id="fleet-options")
         self._counts = Static("", id="fleet-counts")
         self._counts_shown: Text | None = None
+        self.attention_count = 0  # conversations in the attention queue (shown in the counts line)
         self._navigated_at = -HOLD_ORDER  # monotonic time of the user's last move in the list
         self._hold_timer: Timer | None = None
 
@@ -247,7 +281,11 @@ class ConversationList(Vertical):
                     if existing.id == row.id:
                         server.conversations[i] = row
                         break
-        if old is None or (old.status != row.status and self.sort == "status"):
+        if (
+            old is None
+            or (old.status != row.status and self.sort == "status")
+            or (old.parent, bool(old.children)) != (row.parent, bool(row.children))
+        ):
             self._rebuild()
             return
         self._rows[row.key] = row
@@ -267,7 +305,7 @@ class ConversationList(Vertical):
         for key in dirty:
             row = self._rows.get(key)
             if row is not None:
-                if not self.options.set_line_prompt(key, conv_prompt(row, now, key == self.current, width)):
+                if not self.options.set_line_prompt(key, self._line(row, now, width)):
                     self._rebuild()
                     return
 
@@ -326,7 +364,57 @@ class ConversationList(Vertical):
             rows = sorted(rows, key=lambda r: place.get(r.key, len(place)))
             if self._hold_timer is None:
                 self._hold_timer = self.set_timer(HOLD_ORDER, self._release_hold)
-        return rows
+        return rows if needle else self._tree(rows)
+
+    def _tree(self, rows: list[ConvRow]) -> list[ConvRow]:
+        """Children right under their parent (in the same order among themselves), indented; a collapsed
+        parent's children hidden. A row whose parent is not listed (or a loop) stays at the top level."""
+        listed = {r.id for r in rows}
+        children: dict[str, list[ConvRow]] = {}
+        for row in rows:
+            if row.parent and row.parent in listed:
+                children.setdefault(row.parent, []).append(row)
+        out: list[ConvRow] = []
+        placed: set[str] = set()
+
+        def place(row: ConvRow, depth: int) -> None:
+            out.append(row)
+            placed.add(row.id)
+            self._depth[row.key] = depth
+            for child in children.get(row.id, ()):
+                if child.id not in placed:
+                    if row.key in self.collapsed:
+                        placed.add(child.id)
+                        self._hide(child, children, placed)
+                    else:
+                        place(child, depth + 1)
+
+        for row in rows:
+            if not (row.parent and row.parent in listed):
+                place(row, 0)
+        for row in rows:  # parents that form a loop: shown flat rather than lost
+            if row.id not in placed:
+                place(row, 0)
+        return out
+
+    def _hide(self, row: ConvRow, children: dict[str, list[ConvRow]], placed: set[str]) -> None:
+        for child in children.get(row.id, ()):
+            if child.id not in placed:
+                placed.add(child.id)
+                self._hide(child, children, placed)
+
+    def _line(self, row: ConvRow, now: float, width: int) -> Text:
+        return conv_prompt(
+            row, now, row.key == self.current, width, self._depth.get(row.key, 0), row.key in self.collapsed
+        )
+
+    def action_toggle_children(self) -> None:
+        """Fold or unfold the highlighted conversation's children."""
+        row = self.highlighted
+        if row is None or not row.children:
+            return
+        self.collapsed.symmetric_difference_update({row.key})
+        self._rebuild()
 
     def _release_hold(self) -> None:
         self._hold_timer = None
@@ -340,13 +428,14 @@ class ConversationList(Vertical):
         width = self.options.row_width
         options: list[Option] = []
         self._rows = {}
+        self._depth = {}
         self._dirty.clear()
         counts: dict[ExecutionStatus, int] = {}
         for server in self.servers:
             options.append(Option(server_prompt(server, now), id=f"s\x1f{server.name}", disabled=True))
             for row in self._visible(server.conversations):
                 self._rows[row.key] = row
-                options.append(Option(conv_prompt(row, now, row.key == self.current, width), id=row.key))
+                options.append(Option(self._line(row, now, width), id=row.key))
             for row in server.conversations:
                 counts[row.status] = counts.get(row.status, 0) + 1
         opts = self.options
@@ -390,6 +479,8 @@ class ConversationList(Vertical):
         for status in sorted(counts, key=lambda s: _STATUS_ORDER.get(s, 9)):
             text.append_text(render.status_glyph(status, 0))
             text.append(f"{counts[status]} ")
+        if self.attention_count:
+            text.append(f"⚑{self.attention_count} ", style="bold yellow")
         text.append(f"· {self.sort}", style="dim")
         if self.filter_text:
             text.append(f" · /{render.one_line(self.filter_text, 12)}", style="bold")
@@ -398,6 +489,12 @@ class ConversationList(Vertical):
         self._counts_shown = text
         # One fixed-height line: no layout of the screen (a layout repaints every visible line of the list).
         self._counts.update(text, layout=False)
+
+    def set_attention(self, count: int) -> None:
+        """How many conversations the attention queue holds (shown in the counts line)."""
+        if count != self.attention_count:
+            self.attention_count = count
+            self._update_counts(self._counts_of())
 
     def _tick(self) -> None:
         """2 Hz: the spinners of running rows and the ages; only lines whose text changed are repainted."""
@@ -409,7 +506,7 @@ class ConversationList(Vertical):
             return
         for key, row in self._rows.items():
             if row.status is ExecutionStatus.RUNNING or key in self._dirty:
-                opts.set_line_prompt(key, conv_prompt(row, now, key == self.current, width))
+                opts.set_line_prompt(key, self._line(row, now, width))
         self._dirty.clear()
         for server in self.servers:
             if server.state == "unreachable" and server.retry_at:
