@@ -36,7 +36,7 @@ def test_everything_that_needs_the_person_oldest_first_with_its_details():
     watchlist.attention.add(("b", "done"))  # finished while nobody looked
     waiting = watchlist.watch(("a", "wait"))
     waiting.timeline.merge([parse_event(e) for e in confirm_events()])
-    waiting.status = ExecutionStatus.WAITING_FOR_CONFIRMATION
+    waiting.rules.status = ExecutionStatus.WAITING_FOR_CONFIRMATION  # what the socket would report
     failed = fleet.session("a", "err")
     failed.timeline.merge(
         [
