@@ -38,6 +38,4 @@ def ansi_text(text: str, style: str = "") -> Text:
     marked = _SGR.sub(mark, _PRIVATE.sub("", text))
     safe = strip_control(marked)
     restored = _MARK.sub(lambda m: f"\x1b[{codes[int(m.group(1))]}m" if int(m.group(1)) < len(codes) else "", safe)
-    result = Text.from_ansi(restored, style=style)
-    result.end = ""
-    return result
+    return Text.from_ansi(restored, style=style)

@@ -417,14 +417,16 @@ def tool_detail(block: Block) -> list[RenderableType]:
         return parts
     command = action.get("command")
     if tool in SHELL_TOOLS and isinstance(command, str):
-        parts.append(code_view(render.clean(command), "bash"))
+        if "\n" in command.strip() or len(command) > 60:  # a short one-line command is in the summary line
+            parts.append(code_view(render.clean(command), "bash"))
     elif action:
         args = {k: v for k, v in action.items() if k != "kind"}
         if args:
             parts.append(code_view(render.clean(json_text(args, indent=2, sort_keys=True)), "json"))
-    out = result_text(block, colours=tool in SHELL_TOOLS)
+    shell = tool in SHELL_TOOLS
+    out = result_text(block, colours=shell)
     if out.plain:
-        if is_error(block) and not out.style:
+        if is_error(block) and not out.style and not shell:  # terminal output keeps its own colours
             out.stylize("red")
         parts.append(out)
     return parts
