@@ -20,6 +20,7 @@ newest.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -830,8 +831,23 @@ class EventLog(VerticalScroll, can_focus=True):
             self.release_anchor()
         self._anchor_released = True
         self._select(item)
-        self.call_after_refresh(lambda: item.is_attached and self.scroll_to_widget(item, animate=False, top=True))
+        for _ in range(5):  # a freshly mounted window is laid out over a refresh or two
+            await self._after_refresh()
+            if not item.is_attached or item.virtual_region.height:
+                break
+        if item.is_attached:
+            self.scroll_to_widget(item, animate=False, top=True, immediate=True)
         return item
+
+    async def _after_refresh(self) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def resolve() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.call_after_refresh(resolve)
+        await done
 
     # ------------------------------------------------------------------ timestamps
 
