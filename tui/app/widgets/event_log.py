@@ -250,10 +250,10 @@ class EventLog(VerticalScroll, can_focus=True):
         self._matches: list[str] = []  # block ids, oldest first
         self._match = -1
         # The live reply streams inside the scroll content, right after the newest block. A stream handed in by
-        # a parent that composes its own (below this log) is kept hidden and unused: this log shows the reply.
-        if stream is not None:
-            stream.display = False
+        # a parent that composes its own (below this log) stays hidden and hands its changes to this one.
         self._stream = TokenStream(id="live-reply")
+        if stream is not None:
+            stream.forward_to(self._stream)
 
     def compose(self):
         yield self._older

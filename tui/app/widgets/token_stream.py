@@ -255,6 +255,13 @@ class TokenStream(Vertical):
         self._written = ""
         self._reasoning = ""
         self._tail = StreamTail(id="stream-markdown")
+        self._forward: TokenStream | None = None
+
+    def forward_to(self, other: TokenStream) -> None:
+        """Show nothing here and hand every change to `other` (the event log's live reply, for a parent that
+        still composes a stream of its own under the log)."""
+        self._forward = other
+        self.display = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text("▍ streaming…", style="italic"), id="stream-label")
@@ -262,13 +269,16 @@ class TokenStream(Vertical):
 
     @property
     def text(self) -> str:
-        return self._written
+        return self._forward.text if self._forward is not None else self._written
 
     @property
     def reasoning(self) -> str:
-        return self._reasoning
+        return self._forward.reasoning if self._forward is not None else self._reasoning
 
     async def set_text(self, content: str, reasoning: str = "") -> None:
+        if self._forward is not None:
+            await self._forward.set_text(content, reasoning)
+            return
         content = render.clean(content) if content != self._written else content
         reasoning = render.clean(reasoning) if reasoning != self._reasoning else reasoning
         if not content and not reasoning:
@@ -282,6 +292,9 @@ class TokenStream(Vertical):
         self.add_class("-active")
 
     async def clear(self) -> None:
+        if self._forward is not None:
+            await self._forward.clear()
+            return
         self._written = ""
         self._reasoning = ""
         self._tail.set_text("", "")
