@@ -204,7 +204,8 @@ class EventLog(VerticalScroll, can_focus=True):
         Binding("c,y", "copy", "Copy"),
         Binding("home,g", "first", "Older", key_display="home"),
         Binding("home,g", "top", "Top", show=False),  # everything is mounted: home just scrolls to the top
-        Binding("end,G,greater_than_sign", "last", "Newest", show=False),
+        Binding("end,G", "last", "Newest", show=False),
+        Binding("greater_than_sign", "last", "Newest", show=False),
         Binding("ctrl+home,less_than_sign", "jump_first", "First", show=False),
         Binding("slash", "find", "Find"),
         Binding("n", "find_next(-1)", "Next match", show=False),
