@@ -129,3 +129,14 @@ async def test_fold_state_survives_remounting():
         await pilot.pause()
         again = next(i for i in log._event_items() if "pytest" in i.plain)
         assert again is not item and again.expanded
+
+
+def test_errors_reported_after_the_status_go_under_the_turns_footer_merged():
+    """The embedded server (like the real one) reports `error` before the error events themselves."""
+    scene = errors_scene()
+    status_last = scene[-1]
+    reordered = [*scene[:2], status_last, *scene[2:-1]]
+    shown = build(reordered)
+    assert [b.kind for b in shown if b.kind in ("error", "footer")] == ["footer"]
+    footer = shown[-1]
+    assert footer.count == 3 and "×3" in blocks.plain(footer) and "connection refused" in blocks.plain(footer)

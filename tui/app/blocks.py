@@ -269,7 +269,7 @@ def result_text(block: Block, *, colours: bool = False) -> Text:
     if result is None:
         return Text("")
     if isinstance(result, AgentErrorEvent):
-        return Text(render.clean(result.error), style="yellow" if block.interrupted else "red")
+        return Text(render.clean(result.error), style="dim" if block.interrupted else "red")
     if result.kind == "UserRejectObservation":
         return Text(render.clean(getattr(result, "rejection_reason", "")), style="red")
     raw = getattr(result, "text", "") or ""
@@ -417,7 +417,7 @@ def tool_detail(block: Block) -> list[RenderableType]:
         return parts
     command = action.get("command")
     if tool in SHELL_TOOLS and isinstance(command, str):
-        if "\n" in command.strip() or len(command) > 60:  # a short one-line command is in the summary line
+        if "\n" in command.strip() or len(command) > 30:  # a short one-line command is in the summary line
             parts.append(code_view(render.clean(command), "bash"))
     elif action:
         args = {k: v for k, v in action.items() if k != "kind"}
@@ -518,7 +518,8 @@ def message_view(head: str, body: str, *, expanded: bool, markdown: Any) -> Rend
 
 
 def error_view(block: Block, expanded: bool) -> RenderableType:
-    event = block.event
+    """An error block, or the error a turn's footer carries (`block.result`)."""
+    event = block.result if block.kind == "footer" and block.result is not None else block.event
     label = "✗ agent error" if isinstance(event, AgentErrorEvent) else "✗ conversation error"
     head = Text(label, style="bold red")
     if isinstance(event, AgentErrorEvent) and event.tool_name:
@@ -562,8 +563,11 @@ def footer_text(block: Block) -> Text:
     return text
 
 
-def footer_view(block: Block) -> RenderableType:
-    return Rule(footer_text(block), align="left", style="dim", characters="─")
+def footer_view(block: Block, expanded: bool = True) -> RenderableType:
+    rule = Rule(footer_text(block), align="left", style="dim", characters="─")
+    if block.result is not None:  # the error that ended the turn, under its footer
+        return Group(rule, error_view(block, expanded))
+    return rule
 
 
 def note_view(block: Block) -> RenderableType:
@@ -620,7 +624,7 @@ def renderable(block: Block, expanded: bool, *, markdown: Any, frame: int = 0) -
     if kind == "error":
         return error_view(block, expanded)
     if kind == "footer":
-        return footer_view(block)
+        return footer_view(block, expanded)
     if kind == "status":
         return status_view(block)
     return note_view(block)
@@ -657,6 +661,13 @@ def plain(block: Block) -> str:
             r.plain for r in (view.renderables if isinstance(view, Group) else [view]) if isinstance(r, Text)
         )
     if kind == "footer":
+        if block.result is not None:
+            view = error_view(block, True)
+            lines = [footer_text(block).plain]
+            for part in view.renderables if isinstance(view, Group) else [view]:
+                if isinstance(part, Text):
+                    lines.append(part.plain)
+            return "\n".join(lines)
         return footer_text(block).plain
     if kind == "status":
         return render.status_label(block.status)

@@ -242,7 +242,16 @@ class Transcript:
     def _error(self, event: Event, new: list[Block], changed: list[Block]) -> None:
         key = error_key(event)
         last = self._last()
-        if last is not None and last.kind == "error" and last.text == key:
+        ended = (
+            last is not None and last.kind == "footer" and last.status in (ExecutionStatus.ERROR, ExecutionStatus.STUCK)
+        )
+        if last is not None and ended and last.result is None:
+            # The server reports the status before the error: the error goes under the footer of the turn it ended.
+            last.result, last.text = event, key
+            last.touch()
+            changed.append(last)
+            return
+        if last is not None and (last.kind == "error" or ended) and last.text == key:
             last.count += 1
             last.touch()
             changed.append(last)
