@@ -140,3 +140,19 @@ def test_errors_reported_after_the_status_go_under_the_turns_footer_merged():
     assert [b.kind for b in shown if b.kind in ("error", "footer")] == ["footer"]
     footer = shown[-1]
     assert footer.count == 3 and "×3" in blocks.plain(footer) and "connection refused" in blocks.plain(footer)
+
+
+async def test_t_toggles_timestamps_on_every_block():
+    app = BlocksApp("diff")
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.log_view
+        await pilot.pause()
+        stamp = "01:39:45"  # the recording's own times, as the server wrote them
+        shown = lambda: any(stamp in _draw(i._renderable(), 100) for i in log._event_items())  # noqa: E731
+        assert not shown()
+        await pilot.press("t")
+        await pilot.pause()
+        assert shown() and log.timestamps
+        await pilot.press("t")
+        await pilot.pause()
+        assert not shown()
