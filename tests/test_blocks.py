@@ -3,13 +3,16 @@ indentation; and the fold state kept across remounts."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 
 from tests.snapshot_apps.blocks import BlocksApp, after, errors_scene, recorded, tool_scene
+from tests.test_fuzz import FUZZ, event_like
 from tui.app import blocks
 from tui.app.diffs import file_change
 from tui.app.transcript import Transcript, build
-from tui.protocol import ExecutionStatus
+from tui.protocol import ExecutionStatus, parse_event
 
 
 def _draw(renderable, width: int = 80) -> str:
@@ -74,7 +77,6 @@ def test_the_plan_is_one_block_updated_in_place():
         **update["action"],
         "task_list": [{**t, "status": "done"} for t in update["action"]["task_list"]],
     }
-    from tui.protocol import parse_event
 
     new, changed = transcript.add([parse_event(update)])
     assert not new and changed == plans and all(t["status"] == "done" for t in plans[0].tasks)
@@ -156,3 +158,20 @@ async def test_t_toggles_timestamps_on_every_block():
         await pilot.press("t")
         await pilot.pause()
         assert not shown()
+
+
+# ---------------------------------------------------------------- garbage in: never a crash, never an escape
+
+_paired = event_like.map(lambda d: {**d, "tool_call_id": "call_1", "action_id": "a1"} if isinstance(d, dict) else d)
+
+
+@FUZZ
+@given(st.lists(st.one_of(event_like, _paired), max_size=8))
+def test_blocks_of_garbage_events_render_safely(values):
+    shown = build(parse_event(v) for v in values)
+    for block in shown:
+        for expanded in (False, True):
+            for width in (30, 80):
+                drawn = _draw(blocks.renderable(block, expanded, markdown=blocks.ViewMarkdown), width)
+                assert "\x1b" not in drawn and "\x07" not in drawn
+        assert "\x1b" not in blocks.plain(block) + blocks.copy_text(block)
