@@ -120,8 +120,14 @@ async def test_sending_while_scrolled_up_brings_the_message_into_view(long_serve
         assert log.following
 
 
-async def test_new_below_marker_while_reading_older_events(demo_server, tmp_path):
-    app = make_app(demo_server.base_url, tmp_path)
+@pytest.fixture
+def slow_server():
+    with DemoServer(**{**FAST_KNOBS, "slow_seconds": 6.0}) as srv:
+        yield srv
+
+
+async def test_new_below_marker_while_reading_older_events(slow_server, tmp_path):
+    app = make_app(slow_server.base_url, tmp_path)
     async with app.run_test(size=(100, 24)) as pilot:
         await create(pilot, app)
         session = app.session
@@ -131,13 +137,17 @@ async def test_new_below_marker_while_reading_older_events(demo_server, tmp_path
             await wait_for(pilot, lambda n=n: f"warm-up {n}" in log.plain_text(), what="warm-up shown")
             await session.wait_until(lambda: not session.turn.active, 20)
         await session.submit("[slowbash] something slow to watch")
-        await wait_for(pilot, lambda: "something slow" in log.plain_text(), what="the message shown")
+        await wait_for(pilot, lambda: "running" in log.plain_text(), what="the slow command running")
         log.focus()
         await pilot.press("home", "up", "up")
         await wait_for(pilot, lambda: not log.following, what="scrolled up")
         await wait_for(pilot, lambda: log.new_below > 0, 20, what="new events counted below")
         marker = log.query_one("#new-below")
         assert marker.display and "new below" in str(marker.render())
-        assert marker.region.height == 1 and log.region.contains_region(marker.region), "the marker is on screen"
+        await wait_for(
+            pilot,
+            lambda: marker.region.height == 1 and log.region.contains_region(marker.region),
+            what="the marker on screen, inside the log",
+        )
         await pilot.press("end")
         await wait_for(pilot, lambda: log.new_below == 0 and not marker.display, what="marker gone at the end")
