@@ -257,10 +257,12 @@ def tool_name(block: Block) -> str:
 
 
 def file_change(block: Block) -> diffs.FileChange | None:
-    action = _action(block)
-    if not action:
-        return None
-    return diffs.file_change(tool_name(block), action, _observation(block))
+    """The block's file edit (computed once per version of the block: a diff of a large file is not free)."""
+    if "change" not in block.cache:
+        action = _action(block)
+        block.cache["change"] = diffs.file_change(tool_name(block), action, _observation(block)) if action else None
+    change: diffs.FileChange | None = block.cache["change"]
+    return change
 
 
 def result_text(block: Block, *, colours: bool = False) -> Text:
@@ -434,6 +436,13 @@ def tool_detail(block: Block) -> list[RenderableType]:
 
 def detail_lines(block: Block) -> int:
     """How many lines the tool block's detail takes (to decide whether it starts folded)."""
+    if "lines" not in block.cache:
+        block.cache["lines"] = _detail_lines(block)
+    count: int = block.cache["lines"]
+    return count
+
+
+def _detail_lines(block: Block) -> int:
     change = file_change(block)
     if change is not None:
         return len(change.lines) if change.new_text is None else change.added

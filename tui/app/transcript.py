@@ -63,9 +63,11 @@ class Block:
     seconds: float | None = None  # footer: the turn's duration
     usage: UsageTotals | None = None  # footer: the turn's cost and tokens
     tools: int = 0  # footer: tool calls in the turn
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived views of this version (diffs)
 
     def touch(self) -> None:
         self.version += 1
+        self.cache.clear()
 
 
 @dataclass
