@@ -198,9 +198,9 @@ async def test_wrong_or_missing_key_is_unauthorized_without_leaking_it(demo_serv
         assert isinstance(await client.count_conversations(), int)
 
 
-async def test_unknown_conversation_is_not_found_whatever_the_server_says(demo_server):
+async def test_unknown_conversation_is_not_found_whatever_the_server_says(demo_server_143):  # 1.43.1 behaviour
     missing = str(uuid.uuid4())
-    async with AgentClient(url_of(demo_server)) as client:
+    async with AgentClient(url_of(demo_server_143)) as client:
         with pytest.raises(NotFound) as info:  # 404
             await client.get_conversation(missing)
         assert info.value.status == 404
@@ -282,11 +282,11 @@ async def test_unknown_host_is_unreachable():
         assert "cannot reach http://no-such-host.invalid:8000" in info.value.message
 
 
-async def test_next_call_survives_the_connection_drop_after_a_500(demo_server):
+async def test_next_call_survives_the_connection_drop_after_a_500(demo_server_143):  # 1.43.1 behaviour
     # The real server drops the keep-alive connection after an unhandled 500 without saying so; the demo
     # server answers its 500 with `Connection: close`, so here httpx never reuses it. The retry itself is
     # pinned down by the RawServer tests below.
-    async with AgentClient(url_of(demo_server)) as client:
+    async with AgentClient(url_of(demo_server_143)) as client:
         await client.count_conversations()  # a pooled keep-alive connection now exists
         with pytest.raises(ServerFailure) as info:
             await client.search_conversations(limit=101)  # the server's `assert limit <= 100`

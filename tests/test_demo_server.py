@@ -95,8 +95,8 @@ async def test_websocket_auth_paths(demo_server_keyed):
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4004, "Conversation not found")
 
 
-async def test_dormant_server_then_init(dormant_server):
-    srv = dormant_server
+async def test_dormant_server_then_init(dormant_server_143):  # 1.43.1 behaviour
+    srv = dormant_server_143
     async with httpx.AsyncClient(base_url=srv.base_url) as c:
         assert (await c.get("/api/init")).json() == {"state": "dormant", "error": None}
         r = await c.get("/api/conversations/count")
@@ -114,8 +114,8 @@ async def test_dormant_server_then_init(dormant_server):
         assert (await c.get("/api/conversations/count", headers={"X-Session-API-Key": "k2"})).json() == 0
 
 
-async def test_error_matrix(demo_server):
-    async with httpx.AsyncClient(base_url=demo_server.base_url) as c:
+async def test_error_matrix(demo_server_143):  # 1.43.1 behaviour
+    async with httpx.AsyncClient(base_url=demo_server_143.base_url) as c:
         unknown = "fb070654-b4cb-4c80-b62f-a27ab2dd1455"
         assert (await c.get(f"/api/conversations/{unknown}")).status_code == 404
         r = await c.get(f"/api/conversations/{unknown}/events/search")
@@ -167,8 +167,8 @@ async def test_turn_order_streaming_title_and_masking(demo_server):
         assert not any(e.get("key") == "full_state" for e in persisted)
 
 
-async def test_stranded_message_and_noop_run(demo_server):
-    async with httpx.AsyncClient(base_url=demo_server.base_url) as c:
+async def test_stranded_message_and_noop_run(demo_server_143):  # 1.43.1 behaviour
+    async with httpx.AsyncClient(base_url=demo_server_143.base_url) as c:
         cid = (await c.post("/api/conversations", json=create_body())).json()["id"]
         await c.post(f"/api/conversations/{cid}/events", json=say("[slow] first"))
         await wait_status(c, cid, {"running"})
@@ -231,8 +231,8 @@ def test_scenario_words():
 # ---------------------------------------------------------------- pagination, seeding, flood
 
 
-async def test_event_pagination_and_filters(demo_server):
-    async with httpx.AsyncClient(base_url=demo_server.base_url) as c:
+async def test_event_pagination_and_filters(demo_server_143):  # 1.43.1 behaviour
+    async with httpx.AsyncClient(base_url=demo_server_143.base_url) as c:
         cid = (await c.post("/api/conversations", json=create_body())).json()["id"]
         await c.post(f"/api/conversations/{cid}/events", json=say("[bash] go"))
         await wait_status(c, cid, {"finished"})
@@ -259,7 +259,7 @@ async def test_event_pagination_and_filters(demo_server):
         one = (await c.get(f"/api/conversations/{cid}/events/{seen[5]['id']}")).json()
         assert "critic_result" in one and one["critic_result"] is None  # get-one keeps nulls
         async with websockets.connect(
-            f"{demo_server.ws_url}/sockets/events/{cid}?resend_mode=since&after_timestamp={ts}"
+            f"{demo_server_143.ws_url}/sockets/events/{cid}?resend_mode=since&after_timestamp={ts}"
         ) as ws:
             frames = [json.loads(await ws.recv()) for _ in range(1 + len(seen) - 2)]
         assert [f["id"] for f in frames[1:]] == [e["id"] for e in seen[2:]]

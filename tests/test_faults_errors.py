@@ -134,8 +134,8 @@ async def test_socket_close_4004_when_the_conversation_is_gone(demo_server):
     assert any("deleted" in n or "not found" in n for n in notices), notices
 
 
-async def test_dormant_socket_1006_is_a_retry_not_a_stop(dormant_server):
-    stream = EventStream(dormant_server.base_url, CID, initial_backoff=0.05, max_backoff=0.1)
+async def test_dormant_socket_1006_is_a_retry_not_a_stop(dormant_server_143):  # 1.43.1 behaviour
+    stream = EventStream(dormant_server_143.base_url, CID, initial_backoff=0.05, max_backoff=0.1)
     items = []
     async for item in stream:
         items.append(item)
@@ -145,8 +145,8 @@ async def test_dormant_socket_1006_is_a_retry_not_a_stop(dormant_server):
     assert isinstance(items[-1], Disconnected) and "1006" in items[-1].reason, items
 
 
-async def test_dormant_server_session_shows_how_to_wake_it(dormant_server):
-    async with AgentClient(dormant_server.base_url) as client:
+async def test_dormant_server_session_shows_how_to_wake_it(dormant_server_143):  # 1.43.1 behaviour
+    async with AgentClient(dormant_server_143.base_url) as client:
         session = ConversationSession(
             client, CID, stream_factory=lambda c, i: EventStream(c.base_url, i, initial_backoff=0.05)
         )

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
+from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE, PROTOCOL_DEFAULT, PROTOCOLS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +44,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth-timeout", type=float, default=10.0, help="seconds a WebSocket may take to send its auth frame"
     )
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=PROTOCOL_DEFAULT,
+        help="agent-server version to imitate: 1.58 (1.58.2, default) or 1.43 (1.43.1: no session socket, no run limit)",
+    )
+    parser.add_argument("--max-runs", type=int, default=10, help="1.58: concurrent runs before answering 429")
+    parser.add_argument(
+        "--max-frame-bytes",
+        type=int,
+        default=4 * 1024 * 1024,
+        help="session socket: a larger frame closes it (1013 frame_too_large)",
+    )
+    parser.add_argument(
+        "--max-pending-bytes",
+        type=int,
+        default=16 * 1024 * 1024,
+        help="session socket: more bytes queued for a client that does not read close it (1013 slow_consumer)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -77,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
             seed_conversations=args.seed_conversations,
             seed_history=args.seed_history,
             auth_timeout=args.auth_timeout,
+            protocol=args.protocol,
+            max_runs=args.max_runs,
+            max_frame_bytes=args.max_frame_bytes,
+            max_pending_bytes=args.max_pending_bytes,
         )
     except KeyboardInterrupt:
         pass

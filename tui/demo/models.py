@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SendMessageRequest(BaseModel):
@@ -45,6 +45,7 @@ class StartConversationRequest(BaseModel):
     stuck_detection: bool = True
     tags: dict[str, str] = Field(default_factory=dict)
     autotitle: bool = True
+    conversation_runtime: str | None = None  # 1.58: only "local" is served
 
     @model_validator(mode="before")
     @classmethod
@@ -57,6 +58,30 @@ class StartConversationRequest(BaseModel):
 class UpdateConversationRequest(BaseModel):
     title: str | None = Field(None, min_length=1, max_length=200)
     tags: dict[str, str] | None = None
+
+
+class UpdateConversationRequest158(UpdateConversationRequest):
+    """1.58 rejects a blank title (422) and stores it stripped."""
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("title must not be blank")
+        return value.strip() if value is not None else None
+
+
+class ChildRequest(BaseModel):
+    task: str = Field(min_length=1)
+    title: str | None = None
+    isolation: Literal["worktree", "shared"] = "worktree"
+
+
+class ForkRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    title: str | None = None
+    tags: dict[str, str] | None = None
+    from_event_id: str | None = None
 
 
 class ConfirmationResponseRequest(BaseModel):

@@ -6,13 +6,25 @@ import asyncio
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from . import wire
-from .agent import ConflictError
-from .models import StartConversationRequest, UpdateConversationRequest
-from .state import DemoState, Unhandled, api_guard, bad_request, demo_state, not_found
+from .agent import ConflictError, RunLimitReached
+from .models import StartConversationRequest, UpdateConversationRequest, UpdateConversationRequest158
+from .state import (
+    DemoState,
+    Unhandled,
+    api_guard,
+    bad_request,
+    demo_state,
+    not_found,
+    query_too_long,
+    run_limit_response,
+    too_large_limit,
+)
 from .store import STATUSES, Conversation
 
 router = APIRouter(prefix="/api/conversations", dependencies=[Depends(api_guard)])
@@ -39,14 +51,16 @@ async def search_conversations(
     st: DemoState = Depends(demo_state),
 ):
     if limit > 100:
-        raise Unhandled("")  # the real handler does `assert limit <= 100`
+        if not st.legacy:
+            raise too_large_limit(limit)
+        raise Unhandled("")  # the 1.43 handler does `assert limit <= 100`
     convs = _sorted(st, status, sort_order)
     start = 0
     if page_id:
         start = next((i for i, c in enumerate(convs) if c.id.hex == page_id), 0)
     page = convs[start : start + limit]
     nxt = convs[start + limit].id.hex if start + limit < len(convs) else None
-    return {"items": [c.info() for c in page], "next_page_id": nxt}
+    return {"items": [st.store.info(c) for c in page], "next_page_id": nxt}
 
 
 @router.get("/count")
@@ -59,14 +73,23 @@ async def batch_get(
     ids: list[uuid.UUID] = Query(...), include_skills: bool = False, st: DemoState = Depends(demo_state)
 ):
     if len(ids) >= 100:
+        if not st.legacy:
+            raise query_too_long("ids", [str(i) for i in ids], 99)
         raise Unhandled("")
-    return [c.info() if (c := st.store.get(i)) else None for i in ids]
+    return [st.store.info(c) if (c := st.store.get(i)) else None for i in ids]
 
 
 @router.post("", status_code=201)
 async def start_conversation(body: StartConversationRequest, st: DemoState = Depends(demo_state)):
     if body.conversation_id is not None and (existing := st.store.get(body.conversation_id)):
-        return JSONResponse(status_code=200, content=existing.info())
+        return JSONResponse(status_code=200, content=st.store.info(existing))
+    if not st.legacy:
+        if body.conversation_runtime not in (None, "local"):
+            return JSONResponse(status_code=422, content={"detail": "This server only runs local conversations"})
+        try:
+            st.engine.check_capacity()  # creating takes a run slot; nothing is stored on a 429
+        except RunLimitReached:
+            return run_limit_response()
     cid = body.conversation_id or uuid.uuid4()
     raw_agent = body.agent or {
         "llm": (body.agent_settings or {}).get("llm") or {},
@@ -87,14 +110,33 @@ async def start_conversation(body: StartConversationRequest, st: DemoState = Dep
     )
     st.store.add(conv)
     if body.initial_message is None:
-        return conv.info()
+        return _created(st, conv)
     # The real 201 of a create with initial_message shows "idle" even though the run already
     # started (and even finished), while its title is already filled in.
-    await st.engine.send_message(conv, body.initial_message.text(), run=True)
+    try:
+        await st.engine.send_message(conv, body.initial_message.text(), run=True)
+    except RunLimitReached:
+        pass  # the slot checked above went to another run meanwhile: the message waits for /run
     await asyncio.sleep(st.engine.knobs.title_seconds + 0.01)
-    info = conv.info()
+    info = _created(st, conv)
     info["execution_status"] = "idle"
     return JSONResponse(status_code=201, content=info)
+
+
+def _created(st: DemoState, conv: Conversation) -> dict:
+    """The create response: 1.58 leaves ``runtime_info`` null there (it is filled by get/search/batch)."""
+    info = st.store.info(conv)
+    if "runtime_info" in info:
+        info["runtime_info"] = None
+    return info
+
+
+def _known(conversation_id: uuid.UUID, st: DemoState) -> Conversation:
+    """pause / interrupt / delete: an unknown id is 404 on 1.58, 400 on 1.43."""
+    conv = st.store.get(conversation_id)
+    if conv is None:
+        raise bad_request() if st.legacy else not_found()
+    return conv
 
 
 def _conversation(conversation_id: uuid.UUID, st: DemoState) -> Conversation:
@@ -108,7 +150,7 @@ def _conversation(conversation_id: uuid.UUID, st: DemoState) -> Conversation:
 async def get_conversation(
     conversation_id: uuid.UUID, include_skills: bool = False, st: DemoState = Depends(demo_state)
 ):
-    return _conversation(conversation_id, st).info()
+    return st.store.info(_conversation(conversation_id, st))
 
 
 @router.get("/{conversation_id}/agent_final_response")
@@ -130,24 +172,30 @@ async def agent_final_response(conversation_id: uuid.UUID, st: DemoState = Depen
 
 @router.delete("/{conversation_id}")
 async def delete_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
-    conv = st.store.get(conversation_id)
-    if conv is None:
-        raise bad_request()
+    conv = _known(conversation_id, st)
     await st.engine.delete(conv)
     return SUCCESS
 
 
 @router.patch("/{conversation_id}")
-async def update_conversation(
-    conversation_id: uuid.UUID, body: UpdateConversationRequest, st: DemoState = Depends(demo_state)
-):
+async def update_conversation(conversation_id: uuid.UUID, raw: dict = Body(...), st: DemoState = Depends(demo_state)):
+    model = UpdateConversationRequest if st.legacy else UpdateConversationRequest158
+    try:
+        body = model.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
     conv = st.store.get(conversation_id)
     if conv is None:
+        if not st.legacy:
+            raise not_found()
         return {"success": False}
     if body.title is not None:
         conv.title = body.title.strip()
     if body.tags is not None:
         conv.tags = dict(body.tags)
+        if not st.legacy:
+            conv.emit(wire.state_update("tags", conv.tags, conv.leaf_event_id))
     conv.updated_at = wire.utc_now()
     conv.save_meta()
     return SUCCESS
@@ -158,6 +206,8 @@ async def run_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(d
     conv = _conversation(conversation_id, st)
     try:
         st.engine.run(conv)
+    except RunLimitReached:
+        return run_limit_response()
     except ConflictError:
         return JSONResponse(
             status_code=409, content={"detail": "Conversation already running. Wait for completion or pause first."}
@@ -167,17 +217,13 @@ async def run_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(d
 
 @router.post("/{conversation_id}/pause")
 async def pause_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
-    conv = st.store.get(conversation_id)
-    if conv is None:
-        raise bad_request()
+    conv = _known(conversation_id, st)
     await st.engine.pause(conv)
     return SUCCESS
 
 
 @router.post("/{conversation_id}/interrupt")
 async def interrupt_conversation(conversation_id: uuid.UUID, st: DemoState = Depends(demo_state)):
-    conv = st.store.get(conversation_id)
-    if conv is None:
-        raise bad_request()
+    conv = _known(conversation_id, st)
     await st.engine.interrupt(conv)
     return SUCCESS

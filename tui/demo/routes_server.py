@@ -34,7 +34,7 @@ async def ready():
 @router.get("/")
 async def server_info(st: DemoState = Depends(demo_state)):
     now = time.time()
-    return wire.server_info(now - st.started, now - st.last_activity)
+    return wire.server_info(now - st.started, now - st.last_activity, legacy=st.legacy)
 
 
 @router.get("/api/init")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +17,11 @@ DEMO_AGENT: dict[str, Any] = {
 }
 
 
-def _agent(stream: bool = False) -> dict:
-    raw = {"llm": {**DEMO_AGENT["llm"], "stream": stream}, "tools": DEMO_AGENT["tools"]}
+CODING_TOOLS = [{"name": "terminal"}, {"name": "file_editor"}, {"name": "task_tracker"}]
+
+
+def _agent(stream: bool = False, tools: list[dict[str, Any]] | None = None) -> dict:
+    raw = {"llm": {**DEMO_AGENT["llm"], "stream": stream}, "tools": tools or DEMO_AGENT["tools"]}
     return wire.normalize_agent(raw)
 
 
@@ -51,26 +55,44 @@ def seed_conversations(store: Store, count: int, history: int) -> list[Conversat
     return made
 
 
+CODING_TASK = "[code] Now add a median() helper to stats.py, with tests."
+
+
 async def demo_seed(store: Store, engine: Engine) -> list[Conversation]:
-    """Four conversations so the first screen is alive: finished (tool call), running (long
-    streaming answer), waiting for confirmation, errored."""
+    """Four conversations so the first screen is alive: a coding session (a tool call, then plan, reasoning,
+    file edits, a failing then passing test run), a long streaming answer, one waiting for confirmation, and
+    one that errors."""
     specs = [
-        ("Tool call demo", False, "[bash] Run echo hello, then finish."),
-        ("Streaming a long answer", True, "Write a long markdown report, please."),
-        ("Waiting for your confirmation", False, "confirm: clean the build directory"),
-        ("An LLM error", False, "This one will end in an error."),
+        ("Tool call demo", False, "[bash] Run echo hello, then finish.", CODING_TOOLS),
+        ("Streaming a long answer", True, "Write a long markdown report, please.", None),
+        ("Waiting for your confirmation", False, "confirm: clean the build directory", None),
+        ("An LLM error", False, "This one will end in an error.", None),
     ]
     made = []
-    for title, stream, text in specs:
+    for title, stream, _text, tools in specs:
         cid = uuid.uuid4()
         conv = Conversation(
             id=cid,
-            agent=_agent(stream),
-            workspace={"working_dir": "/workspace/demo", "kind": "LocalWorkspace"},
+            agent=_agent(stream, tools),
+            workspace={"working_dir": "/workspace/project", "kind": "LocalWorkspace"},
             persistence_dir=store.persistence_dir_for(cid),
             title=title,
         )
+        conv.quick_failure = True  # seeded: a failing LLM call returns at once
         store.add(conv)
-        await engine.send_message(conv, text, run=True)
         made.append(conv)
+    await asyncio.gather(*(engine.send_message(c, spec[2], run=True) for c, spec in zip(made, specs, strict=True)))
+    # The error is there before the first client looks: a conversation in error is listed as such, not
+    # announced as something that just went wrong.
+    if made[3].run_task is not None:
+        await asyncio.wait([made[3].run_task], timeout=5)
+    engine.spawn(_second_turn(engine, made[0], CODING_TASK))
     return made
+
+
+async def _second_turn(engine: Engine, conv: Conversation, text: str) -> None:
+    """Send ``text`` once the first turn is over (sent at once it would be answered in the same step)."""
+    while conv.running:
+        await asyncio.sleep(0.02)
+    if not conv.deleted:
+        await engine.send_message(conv, text, run=True)

@@ -14,11 +14,12 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from . import routes_conversations, routes_events, routes_server, seeding, sockets
+from . import routes_conversations, routes_events, routes_server, routes_workspace, seeding, session_socket, sockets
 from .agent import Engine, Knobs
-from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE
+from .defaults import DEFAULT_SLOW_SECONDS, DEFAULT_TOKEN_RATE, PROTOCOL_DEFAULT, PROTOCOLS
 from .state import DemoState, Dormant, Unhandled, dormant_response, unhandled_response
 from .store import Store
+from .wire import LEGACY_VERSION, SERVER_VERSION
 
 
 def create_app(
@@ -37,9 +38,18 @@ def create_app(
     seed_conversations: int = 0,
     seed_history: int = 0,
     auth_timeout: float = 10.0,
+    protocol: str = PROTOCOL_DEFAULT,
+    max_runs: int = 10,
+    max_frame_bytes: int = 4 * 1024 * 1024,
+    max_pending_bytes: int = 16 * 1024 * 1024,
 ) -> FastAPI:
-    """A FastAPI app speaking the agent-server protocol with a scripted agent (no LLM, runs nothing)."""
-    store = Store(persist_dir)
+    """A FastAPI app speaking the agent-server protocol with a scripted agent (no LLM, runs nothing).
+
+    ``protocol`` is ``"1.58"`` (the current server, the default) or ``"1.43"`` (the older behaviour the
+    1.43.1 recordings show: no session socket, no run limit, the old status codes)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+    store = Store(persist_dir, legacy=protocol == "1.43")
     knobs = Knobs(
         slow_seconds=slow_seconds,
         token_rate=token_rate,
@@ -47,6 +57,8 @@ def create_app(
         tool_seconds=tool_seconds,
         title_seconds=title_seconds,
         error_seconds=error_seconds,
+        legacy=protocol == "1.43",
+        max_runs=max_runs,
     )
     engine = Engine(store, knobs)
     st = DemoState(
@@ -57,6 +69,8 @@ def create_app(
         init_key=init_key,
         init_state="dormant" if deferred_init else "ready",
         auth_timeout=auth_timeout,
+        max_frame_bytes=max_frame_bytes,
+        max_pending_bytes=max_pending_bytes,
     )
 
     @contextlib.asynccontextmanager
@@ -74,14 +88,17 @@ def create_app(
             await asyncio.sleep(0)
             store.close()
 
-    app = FastAPI(title="OpenHands Agent Server (demo)", version="1.43.1", lifespan=lifespan)
+    version = LEGACY_VERSION if protocol == "1.43" else SERVER_VERSION
+    app = FastAPI(title="OpenHands Agent Server (demo)", version=version, lifespan=lifespan)
     app.state.demo = st
     app.add_exception_handler(Unhandled, unhandled_response)
     app.add_exception_handler(Dormant, dormant_response)
     app.include_router(routes_server.router)
     app.include_router(routes_conversations.router)
     app.include_router(routes_events.router)
+    app.include_router(routes_workspace.router)
     app.include_router(sockets.router)
+    app.include_router(session_socket.router)
     return app
 
 

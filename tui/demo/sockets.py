@@ -12,45 +12,15 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from . import wire
+from .agent import RunLimitReached
+from .auth import NOT_FOUND, authenticate, is_auth_frame
 from .models import Message
 from .state import DemoState
 from .store import Conversation, EventFilter, search_events
 
 router = APIRouter()
 
-AUTH_FAILED = (4001, "Authentication failed")
-NOT_FOUND = (4004, "Conversation not found")
 REPLAY_CHUNK = 500
-
-
-def _is_auth_frame(data: object) -> bool:
-    return isinstance(data, dict) and data.get("type") == "auth" and set(data) <= {"type", "session_api_key"}
-
-
-async def _authenticate(ws: WebSocket, st: DemoState, session_api_key: str | None) -> bool:
-    """True once authenticated (the socket is then accepted); False after closing/rejecting it."""
-    if not st.session_keys:
-        await ws.accept()
-        return True
-    legacy = session_api_key or ws.headers.get("x-session-api-key")
-    if legacy is not None:
-        if legacy not in st.session_keys:
-            await ws.close(code=AUTH_FAILED[0])  # before accept: the upgrade is rejected with HTTP 403
-            return False
-        await ws.accept()
-        return True
-    await ws.accept()
-    try:
-        raw = await asyncio.wait_for(ws.receive_text(), timeout=st.auth_timeout)
-        data = json.loads(raw)
-    except (TimeoutError, ValueError, KeyError, RuntimeError):
-        data = None
-    except WebSocketDisconnect:
-        return False
-    if not (_is_auth_frame(data) and data.get("session_api_key") in st.session_keys):
-        await ws.close(*AUTH_FAILED)
-        return False
-    return True
 
 
 def _since(after_timestamp: str | None) -> str | None:
@@ -109,12 +79,15 @@ async def events_socket(
     except ValueError:
         await ws.close(code=1008)  # path validation fails before accept: HTTP 403
         return
+    if st.dormant and not st.legacy:
+        await ws.close(code=1013)  # 1.58's dormant gate refuses before accept: HTTP 403
+        return
     if st.dormant:
-        # The real server accepts, then fails with ValueError("inactive_service"): the client
+        # The real 1.43 server accepts, then fails with ValueError("inactive_service"): the client
         # sees an abnormal closure (1006). Returning after accept drops the transport unclosed.
         await ws.accept()
         return
-    if not await _authenticate(ws, st, session_api_key):
+    if not await authenticate(ws, st, session_api_key):
         return
     conv = st.store.get(cid)
     if conv is None:
@@ -150,14 +123,18 @@ async def _handle_frame(st: DemoState, conv: Conversation, queue: asyncio.Queue,
         if raw is None:
             raise ValueError("binary frames are not supported")
         data = json.loads(raw)
-        if _is_auth_frame(data):
+        if is_auth_frame(data):
             return  # a redundant auth frame is ignored
         if conv.deleted:
             raise ValueError("inactive_service")
         msg = Message.model_validate(data)
         if msg.role != "user":
             raise AssertionError("Only user messages are allowed to be sent to the agent.")
-        await st.engine.send_message(conv, msg.text(), run=True)
+        try:
+            await st.engine.send_message(conv, msg.text(), run=True)
+        except RunLimitReached:
+            error = wire.server_error_event("ConversationRunLimitExceeded", RunLimitReached.message_saved(conv))
+            queue.put_nowait(json.dumps(wire.event_for_wire(error)))
     except (ValidationError, ValueError, AssertionError, TypeError) as exc:
         code = "ValidationError" if isinstance(exc, ValidationError) else type(exc).__name__
         queue.put_nowait(json.dumps(wire.event_for_wire(wire.server_error_event(code, str(exc)))))

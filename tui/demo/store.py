@@ -349,6 +349,7 @@ class Conversation:
     log: EventLog = field(default=None)  # type: ignore[assignment]
     # run-time only
     subscribers: set[asyncio.Queue] = field(default_factory=set)
+    session_channels: set[Any] = field(default_factory=set)  # SessionChannel, one per session socket
     run_task: asyncio.Task | None = None
     phase: str | None = None  # "llm" or "tool" while a run is in an LLM call / a step
     in_flight: list[str] = field(default_factory=list)  # user texts the current LLM call consumed
@@ -357,6 +358,13 @@ class Conversation:
     waiting_actions: list[tuple[dict[str, Any], Any]] = field(default_factory=list)  # (action, step)
     step_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     deleted: bool = False
+    stream_slot: Any = None  # agent.StreamSlot of the LLM call under way
+    files: dict[str, str] = field(default_factory=dict)  # files the scripted agent wrote (absolute path -> text)
+    originals: dict[str, str | None] = field(default_factory=dict)  # their content before the first edit
+    parent_conversation_id: str | None = None
+    forked_from_conversation_id: str | None = None
+    legacy: bool = False  # shapes of 1.43.1 (set by the store)
+    quick_failure: bool = False  # a failing LLM call returns at once (the seeded error conversation)
     first_user_text: str = ""
     title_pending: bool = False  # the auto-title call has not been accounted yet
     on_persist: Callable[[Conversation, dict[str, Any] | None], None] | None = None
@@ -384,23 +392,44 @@ class Conversation:
 
     # ------------------------------------------------------------ emitting
 
-    def broadcast(self, event: dict[str, Any]) -> None:
-        if not self.subscribers:
+    def broadcast(self, event: dict[str, Any], seq: int | None = None) -> None:
+        """To the events sockets as is; to the session sockets as ``durable`` (with ``seq``) or ``transient``.
+        Legacy streaming deltas go to the events sockets only (session sockets get :meth:`progress` frames)."""
+        if not (self.subscribers or self.session_channels):
             return
-        frame = json.dumps(wire.event_for_wire(event))
-        for queue in list(self.subscribers):
-            queue.put_nowait(frame)
+        on_wire = wire.event_for_wire(event)
+        if self.subscribers:
+            frame = json.dumps(on_wire)
+            for queue in list(self.subscribers):
+                queue.put_nowait(frame)
+        if event["kind"] == "StreamingDeltaEvent" or not self.session_channels:
+            return
+        if seq is None:
+            envelope = json.dumps({"type": "transient", "event": on_wire})
+        else:
+            envelope = json.dumps({"type": "durable", "seq": seq, "event": on_wire})
+        for channel in list(self.session_channels):  # serialized once for all of them
+            channel.publish(seq, envelope)
+
+    def progress(self, frame: dict[str, Any]) -> None:
+        """An ``item_started`` / ``delta`` / ``item_aborted`` frame: session sockets only, never stored."""
+        if self.session_channels:
+            text = json.dumps(frame)
+            for channel in list(self.session_channels):
+                channel.publish(None, text)
 
     def emit(self, event: dict[str, Any], persist: bool = True) -> dict[str, Any]:
         """Append ``event`` to the log (unless transient) and push it to every subscriber."""
+        seq = None
         if persist:
             self.log.append(event)
+            seq = len(self.log) - 1
             if event["kind"] != "ConversationStateUpdateEvent":
                 self.leaf_event_id = event["id"]
                 self.updated_at = wire.utc_now()
             if self.on_persist:
                 self.on_persist(self, event)
-        self.broadcast(event)
+        self.broadcast(event, seq)
         return event
 
     def set_status(self, status: str) -> None:
@@ -423,13 +452,14 @@ class Conversation:
     def full_state(self) -> dict[str, Any]:
         value: dict[str, Any] = {
             "id": self.id_str,
-            "agent": wire.agent_for_ws(self.agent),
+            "agent": wire.agent_for_ws(self.agent, self.legacy),
             "workspace": self.workspace,
             "persistence_dir": self.persistence_dir,
             "max_iterations": self.max_iterations,
             "stuck_detection": self.stuck_detection,
             "execution_status": self.status,
             "confirmation_policy": self.confirmation_policy,
+            "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
             "activated_path_rules": [],
             "invoked_skills": [],
@@ -445,15 +475,21 @@ class Conversation:
         }
         return wire.strip_none(value)
 
-    def info(self) -> dict[str, Any]:
+    def rest_status(self) -> str:
+        """1.58's REST keeps saying ``running`` after ``/pause`` while the LLM call is still under way."""
+        if not self.legacy and self.status == PAUSED and self.running and self.phase == "llm":
+            return RUNNING
+        return self.status
+
+    def info(self, sub_conversation_ids: list[str] | None = None) -> dict[str, Any]:
         """REST ``ConversationInfo`` (nulls kept, api_key null, with title and times)."""
-        return {
+        info = {
             "id": self.id_str,
             "workspace": self.workspace,
             "persistence_dir": self.persistence_dir,
             "max_iterations": self.max_iterations,
             "stuck_detection": self.stuck_detection,
-            "execution_status": self.status,
+            "execution_status": self.rest_status(),
             "confirmation_policy": self.confirmation_policy,
             "security_analyzer": self.security_analyzer,
             "activated_knowledge_skills": [],
@@ -470,18 +506,23 @@ class Conversation:
             "metrics": None,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
-            "forked_from_conversation_id": None,
+            "forked_from_conversation_id": self.forked_from_conversation_id,
             "forked_from_event_id": None,
-            "parent_conversation_id": None,
-            "sub_conversation_ids": [],
+            "parent_conversation_id": self.parent_conversation_id,
+            "sub_conversation_ids": sub_conversation_ids or [],
             "tags": self.tags,
             "current_model_id": None,
             "available_models": [],
             "supports_runtime_model_switch": False,
             "launched_agent_profile": None,
-            "agent": wire.agent_for_rest(self.agent),
+            "agent": wire.agent_for_rest(self.agent, self.legacy),
             "client_tools": [],
         }
+        if not self.legacy:
+            tools = [t.get("name") for t in self.agent.get("tools") or []]
+            info["runtime_info"] = dict(wire.RUNTIME_AVAILABLE)
+            info["tool_module_qualnames"] = {t: wire.TOOL_MODULES[t] for t in tools if t in wire.TOOL_MODULES}
+        return info
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -506,6 +547,10 @@ class Conversation:
             "pending": self.pending,
             "seed_count": self.seed_count,
             "stats": self.stats.to_json(),
+            "parent_conversation_id": self.parent_conversation_id,
+            "forked_from_conversation_id": self.forked_from_conversation_id,
+            "files": self.files,
+            "originals": self.originals,
         }
 
 
@@ -519,7 +564,8 @@ class Store:
     and ``events.jsonl`` (one persisted event per line, appended as emitted).
     """
 
-    def __init__(self, persist_dir: str | Path | None = None) -> None:
+    def __init__(self, persist_dir: str | Path | None = None, legacy: bool = False) -> None:
+        self.legacy = legacy
         self.conversations: dict[uuid.UUID, Conversation] = {}
         self.root = Path(persist_dir) if persist_dir else None
         self._files: dict[uuid.UUID, Any] = {}
@@ -531,6 +577,7 @@ class Store:
         return f"workspace/conversations/{cid.hex}"
 
     def add(self, conv: Conversation) -> None:
+        conv.legacy = self.legacy
         self.conversations[conv.id] = conv
         if self.root:
             conv.on_persist = self._persist
@@ -538,6 +585,12 @@ class Store:
 
     def get(self, cid: uuid.UUID) -> Conversation | None:
         return self.conversations.get(cid)
+
+    def info(self, conv: Conversation) -> dict[str, Any]:
+        """``ConversationInfo`` with the children this server knows (in creation order)."""
+        children = [c for c in self.conversations.values() if c.parent_conversation_id == conv.id_str]
+        children.sort(key=lambda c: c.created_at)
+        return conv.info([c.id_str for c in children])
 
     def remove(self, conv: Conversation) -> None:
         self.conversations.pop(conv.id, None)
@@ -635,6 +688,11 @@ class Store:
             pending=meta.get("pending", []),
             seed_count=seed_count,
             stats=Stats.from_json(meta["stats"]),
+            parent_conversation_id=meta.get("parent_conversation_id"),
+            forked_from_conversation_id=meta.get("forked_from_conversation_id"),
+            files=meta.get("files", {}),
+            originals=meta.get("originals", {}),
+            legacy=self.legacy,
         )
         if seed_count:
             conv.log = EventLog(SeedHistory(cid, seed_count, _parse_utc(created)))

@@ -11,7 +11,35 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-SERVER_VERSION = "1.43.1"
+SERVER_VERSION = "1.58.2"
+LEGACY_VERSION = "1.43.1"
+CAPABILITIES_143 = [
+    "credential_binding_v1",
+    "credential_binding_readiness_probe_v1",
+    "credential_binding_activation_guard_v1",
+]
+CAPABILITIES_158 = [
+    "conversation_runtime_routes_v1",
+    "profile_secret_scope_v1",
+    "profile_persona_v1",
+    *CAPABILITIES_143,
+    "idempotent_conversation_create_v1",
+    "tool_catalog_v1",
+    "agent_profile_draft_materialize_v1",
+    "agent_launch_pipeline_v1",
+    "profile_public_skills_v1",
+    "skill_catalog_v1",
+]
+TOOLS_CATALOG = [
+    # (name, user_selectable, usable, description, in_default_set): the demo's tools are the usable ones
+    ("file_editor", True, True, "View, create and edit files.", True),
+    ("task_tracker", True, True, "Keep a running task list to organise multi-step work.", True),
+    ("terminal", True, True, "Run shell commands in a persistent terminal session.", True),
+    ("start_child_conversation", False, True, "", False),
+    ("browser_tool_set", True, False, "Browse the web: navigate pages, click, type and read content.", True),
+    ("glob", True, False, "Find files by name pattern, such as **/*.ts.", False),
+    ("grep", True, False, "Search file contents with regular expressions.", False),
+]
 MASK = "**********"
 
 # Search ``kind`` filter values: the fully-qualified class path, never the short name.
@@ -26,6 +54,7 @@ KIND_PATHS: dict[str, str] = {
     "ConversationErrorEvent": "openhands.sdk.event.conversation_error.ConversationErrorEvent",
     "PauseEvent": "openhands.sdk.event.user_action.PauseEvent",
     "InterruptEvent": "openhands.sdk.event.user_action.InterruptEvent",
+    "SecurityAnalysisEvent": "openhands.sdk.event.security.SecurityAnalysisEvent",
 }
 
 INTERRUPTED_TOOL_ERROR = "Tool call interrupted before completion. The conversation was paused."
@@ -114,6 +143,7 @@ LLM_DEFAULTS: dict[str, Any] = {
     "retry_min_wait": 8,
     "retry_max_wait": 64,
     "timeout": 300,
+    "stream_idle_timeout": 300.0,
     "max_message_chars": 30000,
     "temperature": None,
     "top_p": None,
@@ -129,7 +159,6 @@ LLM_DEFAULTS: dict[str, Any] = {
     "ollama_base_url": None,
     "stream": False,
     "drop_params": True,
-    "modify_params": True,
     "disable_vision": None,
     "disable_stop_word": False,
     "caching_prompt": True,
@@ -165,8 +194,29 @@ AGENT_DEFAULTS: dict[str, Any] = {
     "condenser": None,
     "critic": None,
     "tool_concurrency_limit": 1,
+    "persona": None,
     "kind": "Agent",
 }
+
+TOOL_MODULES = {
+    "terminal": "openhands.tools.terminal.definition",
+    "file_editor": "openhands.tools.file_editor.definition",
+    "task_tracker": "openhands.tools.task_tracker.definition",
+}
+
+
+def as_legacy_agent(agent: dict[str, Any]) -> dict[str, Any]:
+    """The 1.43.1 agent shape: no ``persona``; the LLM has ``modify_params`` and no ``stream_idle_timeout``."""
+    out = {k: v for k, v in agent.items() if k != "persona"}
+    llm = {}
+    for key, value in agent["llm"].items():
+        if key == "stream_idle_timeout":
+            continue
+        llm[key] = value
+        if key == "drop_params":
+            llm["modify_params"] = True
+    out["llm"] = llm
+    return out
 
 
 def normalize_agent(raw: dict[str, Any]) -> dict[str, Any]:
@@ -189,17 +239,17 @@ def normalize_agent(raw: dict[str, Any]) -> dict[str, Any]:
     return agent
 
 
-def agent_for_rest(agent: dict[str, Any]) -> dict[str, Any]:
+def agent_for_rest(agent: dict[str, Any], legacy: bool = False) -> dict[str, Any]:
     """REST ``ConversationInfo.agent``: nulls kept, secrets shown as null."""
-    out = copy.deepcopy(agent)
+    out = copy.deepcopy(as_legacy_agent(agent) if legacy else agent)
     for key in SECRET_LLM_FIELDS:
         out["llm"][key] = None
     return out
 
 
-def agent_for_ws(agent: dict[str, Any]) -> dict[str, Any]:
+def agent_for_ws(agent: dict[str, Any], legacy: bool = False) -> dict[str, Any]:
     """WS ``full_state`` agent: nulls dropped, secrets masked with asterisks."""
-    out = copy.deepcopy(agent)
+    out = copy.deepcopy(as_legacy_agent(agent) if legacy else agent)
     for key in SECRET_LLM_FIELDS:
         if out["llm"].get(key) is not None:
             out["llm"][key] = MASK
@@ -258,9 +308,17 @@ def system_prompt_event(tool_names: list[str]) -> dict[str, Any]:
 
 
 def message_event(
-    source: str, body: str, parent_id: str | None, llm_response_id: str | None = None, role: str | None = None
+    source: str,
+    body: str,
+    parent_id: str | None,
+    llm_response_id: str | None = None,
+    role: str | None = None,
+    event_id: str | None = None,
+    reasoning: str | None = None,
 ) -> dict[str, Any]:
     ev = _base("MessageEvent", source, parent_id)
+    if event_id:
+        ev["id"] = event_id
     role = role or ("assistant" if source == "agent" else "user")
     msg = {
         "role": role,
@@ -268,7 +326,7 @@ def message_event(
         "tool_calls": None,
         "tool_call_id": None,
         "name": None,
-        "reasoning_content": None,
+        "reasoning_content": reasoning or None,
         "thinking_blocks": [],
         "responses_reasoning_item": None,
     }
@@ -292,6 +350,17 @@ def delta_event(content: str) -> dict[str, Any]:
     return {"id": new_id(), "timestamp": now_ts(), "source": "agent", "content": content, "kind": "StreamingDeltaEvent"}
 
 
+def reasoning_delta_event(content: str) -> dict[str, Any]:
+    """A reasoning chunk on the events socket: ``reasoning_content`` and no ``content`` key."""
+    return {
+        "id": new_id(),
+        "timestamp": now_ts(),
+        "source": "agent",
+        "reasoning_content": content,
+        "kind": "StreamingDeltaEvent",
+    }
+
+
 def new_call_id() -> str:
     return "call_" + uuid.uuid4().hex[:12]
 
@@ -308,13 +377,18 @@ def action_event(
     parent_id: str | None,
     llm_response_id: str,
     thought: str = "",
+    event_id: str | None = None,
+    security_risk: str = "UNKNOWN",
+    reasoning: str | None = None,
 ) -> dict[str, Any]:
     call_id = new_call_id()
     ev = _base("ActionEvent", "agent", parent_id)
+    if event_id:
+        ev["id"] = event_id
     return _finish(
         ev,
         thought=[text(thought)] if thought else [],
-        reasoning_content=None,
+        reasoning_content=reasoning or None,
         thinking_blocks=[],
         responses_reasoning_item=None,
         action=action,
@@ -328,7 +402,7 @@ def action_event(
             "origin": "completion",
         },
         llm_response_id=llm_response_id,
-        security_risk="UNKNOWN",
+        security_risk=security_risk,
         critic_result=None,
         summary=summary,
     )
@@ -368,6 +442,36 @@ def terminal_observation(
         "full_output_save_dir": f"{persistence_dir}/observations",
         "kind": "TerminalObservation",
     }
+
+
+def file_editor_observation(
+    command: str, path: str, prev_exist: bool, old_content: str | None, new_content: str | None, message: str
+) -> dict[str, Any]:
+    return {
+        "content": [text(message)],
+        "is_error": False,
+        "command": command,
+        "path": path,
+        "prev_exist": prev_exist,
+        "old_content": old_content,
+        "new_content": new_content,
+        "kind": "FileEditorObservation",
+    }
+
+
+def task_tracker_observation(task_list: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "content": [text(f"Task list has been updated with {len(task_list)} item(s).")],
+        "is_error": False,
+        "command": "plan",
+        "task_list": task_list,
+        "kind": "TaskTrackerObservation",
+    }
+
+
+def security_analysis_event(parent_id: str, risks: dict[str, str], policy: str) -> dict[str, Any]:
+    ev = _base("SecurityAnalysisEvent", "environment", parent_id)
+    return _finish(ev, analyzer="LLMSecurityAnalyzer", policy=policy, risks=risks, details={})
 
 
 def finish_observation(message: str) -> dict[str, Any]:
@@ -427,28 +531,45 @@ def message_text(event: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def server_info(uptime: float, idle_time: float) -> dict[str, Any]:
+def server_info(uptime: float, idle_time: float, legacy: bool = False) -> dict[str, Any]:
     import sys
 
-    return {
+    version = LEGACY_VERSION if legacy else SERVER_VERSION
+    info: dict[str, Any] = {
         "uptime": float(int(uptime)),
         "idle_time": float(int(idle_time)),
         "title": "OpenHands Agent Server",
-        "version": SERVER_VERSION,
-        "sdk_version": SERVER_VERSION,
-        "tools_version": SERVER_VERSION,
-        "workspace_version": SERVER_VERSION,
+        "version": version,
+        "sdk_version": version,
+        "tools_version": version,
+        "workspace_version": version,
         "build_git_sha": "unknown",
         "build_git_ref": "demo",
         "python_version": sys.version,
         "usable_tools": ["terminal", "file_editor", "task_tracker"],
         "runtime_idle_timeout_seconds": None,
-        "capabilities": [
-            "credential_binding_v1",
-            "credential_binding_readiness_probe_v1",
-            "credential_binding_activation_guard_v1",
-        ],
-        "max_foreground_terminal_timeout_seconds": None,
-        "docs": "/docs",
-        "redoc": "/redoc",
     }
+    if legacy:
+        info["capabilities"] = list(CAPABILITIES_143)
+    else:
+        info["usable_tools"].append("start_child_conversation")
+        info.update(
+            conversation_runtime="local",
+            available_conversation_runtimes=[],
+            capabilities=list(CAPABILITIES_158),
+            app_backend_ingress_url=None,
+        )
+    info.update(max_foreground_terminal_timeout_seconds=None, docs="/docs", redoc="/redoc")
+    return info
+
+
+def tools_catalog() -> dict[str, Any]:
+    return {
+        "tools": [
+            {"name": n, "user_selectable": sel, "usable": use, "description": d, "in_default_set": dflt}
+            for n, sel, use, d, dflt in TOOLS_CATALOG
+        ]
+    }
+
+
+RUNTIME_AVAILABLE: dict[str, Any] = {"runtime_status": "available", "can_resume": True, "runtime_error": None}
