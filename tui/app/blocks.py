@@ -349,6 +349,14 @@ def tool_status(block: Block, frame: int = 0) -> Text:
     return out
 
 
+def short_path(path: str, limit: int = 28) -> str:
+    """A long path by its last two parts (the file and its folder): the summary line keeps room for its counts."""
+    if len(path) <= limit:
+        return path
+    parts = [p for p in path.split("/") if p]
+    return "…/" + "/".join(parts[-2:]) if len(parts) > 2 else path
+
+
 def tool_title(block: Block) -> Text:
     """What the call did, on one line: `$ command`, `edit app.py +3 −1`, or the tool and its summary."""
     tool = tool_name(block)
@@ -361,7 +369,7 @@ def tool_title(block: Block) -> Text:
             change.command, change.command or "edit"
         )
         title.append(f"{verb} ", style="bold yellow")
-        title.append(render.one_line(change.path, 60) or "(no path)", style="bold")
+        title.append(short_path(render.one_line(change.path, 200)) or "(no path)", style="bold")
         if change.lines or change.new_text is not None:
             title.append("  ")
             title.append(f"+{change.added}", style="green")
@@ -409,6 +417,9 @@ def tool_detail(block: Block) -> list[RenderableType]:
     change = file_change(block)
     if change is not None:
         lexer = lexer_for(change.path)
+        full = render.one_line(change.path, 400)
+        if short_path(full) != full:
+            parts.append(Text(full, style="dim"))
         if change.new_text is not None:
             parts.append(code_view(render.clean(change.new_text), lexer, numbers=True))
         elif change.lines:
@@ -419,7 +430,7 @@ def tool_detail(block: Block) -> list[RenderableType]:
         return parts
     command = action.get("command")
     if tool in SHELL_TOOLS and isinstance(command, str):
-        if "\n" in command.strip() or len(command) > 30:  # a short one-line command is in the summary line
+        if "\n" in command.strip() or len(command) > 20:  # a short one-line command is in the summary line
             parts.append(code_view(render.clean(command), "bash"))
     elif action:
         args = {k: v for k, v in action.items() if k != "kind"}
@@ -648,6 +659,7 @@ def plain(block: Block) -> str:
         parts = [tool_line(block, True).plain]
         change = file_change(block)
         if change is not None:
+            parts.append(render.clean(change.path))
             parts.append(change.new_text if change.new_text is not None else "\n".join(change.lines))
         else:
             command = _action(block).get("command")
