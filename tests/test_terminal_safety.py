@@ -146,3 +146,85 @@ def test_exports_show_server_text_literally(demo_server, tmp_path):
         assert js.returncode == 0, js.stderr
         c1 = sorted(set(re.findall(r"[\x1b\x80-\x9f]", js.stdout)))
         assert not c1, f"raw C1 controls in the JSON output of {argv[0]}: {c1!r}"
+
+
+# ---------------------------------------------------------------- tool output keeps its SGR colours, nothing else
+
+COLOURED = (
+    "PLAINWORD \x1b[31mREDWORD\x1b[0m \x1b[1;32mGREENWORD\x1b[0m "
+    "\x1b]52;c;ZWNobyBwd25lZA==\x07 \x1b]8;;http://evil.example/\x07LINKWORD\x1b]8;;\x07 \x1b]0;owned title\x07"
+    "\x1b]0;\x1b[31minside-osc\x07 \x1b[2J\x1b[H\x1b[5A \x9b31mc1csi \x9d0;c1title\x9c \x1bP1$q\x1b[31mm\x1b\\dcs "
+    "\ue0000\ue001forged \x07bell [bold]markup[/bold] END"
+)
+
+
+def test_sgr_colours_become_styles_and_every_other_sequence_is_removed():
+    from tui.app.ansi import ansi_text
+
+    text = ansi_text(COLOURED)
+    plain = text.plain
+    assert "\x1b" not in plain and not FORBIDDEN.search(plain)
+    for gone in ("owned title", "inside-osc", "ZWNobyBwd25lZA", "evil.example", "c1title", "1$q", "\ue000"):
+        assert gone not in plain, f"{gone!r} leaked out of an escape sequence"
+    for kept in ("PLAINWORD", "REDWORD", "GREENWORD", "LINKWORD", "[bold]markup[/bold]", "END"):
+        assert kept in plain
+    styles = {plain[s.start : s.end]: s.style for s in text.spans}
+    red, green = styles["REDWORD"], styles["GREENWORD"]
+    assert not isinstance(red, str) and red.color is not None and red.color.number == 1  # SGR 31: red
+    assert not isinstance(green, str) and green.color is not None and green.color.number == 2 and green.bold
+    assert not any(getattr(s.style, "link", None) for s in text.spans), "a hyperlink survived"
+
+
+async def test_tool_output_colours_reach_the_terminal_and_escapes_do_not():
+    """A terminal observation holding SGR colours and OSC 52 / OSC 8 / OSC 0: the frame the driver would write
+    carries the colours (REDWORD is drawn in another colour than PLAINWORD) and no OSC, DCS or control."""
+    from textual.app import App
+
+    from tui.app.widgets.event_log import EventLog
+    from tui.protocol import parse_event
+
+    action = parse_event(
+        {
+            "kind": "ActionEvent",
+            "id": "a1",
+            "timestamp": "2026-11-26T01:40:01",
+            "source": "agent",
+            "tool_name": "terminal",
+            "tool_call_id": "c1",
+            "action": {"command": "printf \x1b]52;c;cHduZWQ=\x07 colours", "kind": "TerminalAction"},
+        }
+    )
+    observation = parse_event(
+        {
+            "kind": "ObservationEvent",
+            "id": "o1",
+            "timestamp": "2026-11-26T01:40:02",
+            "source": "environment",
+            "tool_name": "terminal",
+            "tool_call_id": "c1",
+            "action_id": "a1",
+            "observation": {"content": [{"type": "text", "text": COLOURED}], "exit_code": 0},
+        }
+    )
+
+    class LogApp(App):
+        def compose(self):
+            yield EventLog(id="log")
+
+    app = LogApp()
+    async with app.run_test(size=(160, 20)) as pilot:
+        await app.query_one(EventLog).show([action, observation])
+        await pilot.pause(0.2)
+        frame = frame_text(app)
+        assert_terminal_safe(frame, "tool output in the event log")
+        assert "owned title" not in frame and "inside-osc" not in frame and "cHduZWQ" not in frame
+        plain = screen_plain(app)
+        for kept in ("PLAINWORD", "REDWORD", "GREENWORD", "LINKWORD", "[bold]markup[/bold]"):
+            assert kept in plain
+
+        def colour_before(word: str) -> str:
+            match = re.search(r"((?:\x1b\[[0-9;:]*m)+)" + word, frame)
+            assert match, f"no style before {word}"
+            return match.group(1)
+
+        assert colour_before("REDWORD") != colour_before("PLAINWORD"), "the SGR colour of the output was lost"

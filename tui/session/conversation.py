@@ -1039,3 +1039,16 @@ class ConversationSession:
         if ok:
             self._emit(ChangeKind.OUTBOX)
         return ok
+
+    async def find(self, text: str, limit: int = 200) -> list[str]:
+        """Ids of the events whose body holds `text` (the server's `body` filter), oldest first, at most `limit`."""
+        ids: list[str] = []
+        cursor: str | None = None
+        while len(ids) < limit:
+            page, cursor = await self.client.search_events(
+                self.id, body=text, page_id=cursor, limit=min(100, limit - len(ids))
+            )
+            ids.extend(e.id for e in page if e.id)
+            if not cursor:
+                break
+        return ids

@@ -36,20 +36,45 @@ def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> l
         # Inside a ``` fence (counted over the text before the tail): code is dim, headings bold.
         start = len(source) - sum(len(t) + 1 for t in tail) + 1
         fenced = source.count("```", 0, max(0, start)) % 2 == 1
+        shown: list[str] = []
         for line in tail:
             stripped = line.lstrip()
             if stripped.startswith("```"):
-                styles.append("dim")
                 fenced = not fenced
-            elif fenced:
+                label = stripped[3:].strip()
+                shown.append(("┄ " + label + " ┄") if fenced and label else "┄┄")
                 styles.append("dim")
-            elif stripped.startswith("#"):
-                styles.append("bold")
+            elif fenced:
+                shown.append(line)
+                styles.append(CODE)
             else:
-                styles.append(style)
-    else:
-        styles = [style] * len(tail)
+                text, line_style = _markdown_line(line, style)
+                shown.append(text)
+                styles.append(line_style)
+        return list(zip(shown, styles, strict=False))
+    styles = [style] * len(tail)
     return list(zip(tail, styles, strict=False))
+
+
+CODE = "code"  # the style name of a line inside a code fence: shown as typed, never given inline markdown
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?(.*)$")
+
+
+def _markdown_line(line: str, style: str) -> tuple[str, str]:
+    """A markdown line as it will look once rendered: headings without their `#`, bullets as `•`, quotes with a
+    bar. Cheap enough for every flush (one regex per line of the visible tail)."""
+    heading = _HEADING.match(line)
+    if heading:
+        return heading.group(2), "bold underline" if len(heading.group(1)) == 1 else "bold"
+    bullet = _BULLET.match(line)
+    if bullet:
+        return f"{bullet.group(1)}• {bullet.group(2)}", style
+    quote = _QUOTE.match(line)
+    if quote:
+        return "▌ " + quote.group(1), "dim italic"
+    return line, style
 
 
 _INLINE = re.compile(r"\*\*([^*\n]+)\*\*|`([^`\n]+)`")
@@ -131,8 +156,13 @@ class StreamTail(Widget):
             if len(line) > height * width * 2:
                 cut = ((len(line) - height * width) // _CHUNK) * _CHUNK
                 line = line[cut:]
-            text = _inline(line.expandtabs(4), style) if style != "dim" else Text(line.expandtabs(4), style=style)
-            wrapped = text.wrap(console, width) if line else [Text("", style=style)]
+            if style == CODE:
+                text = Text(line.expandtabs(4), style="bold dim")
+            elif style == "dim":
+                text = Text(line.expandtabs(4), style=style)
+            else:
+                text = _inline(line.expandtabs(4), style)
+            wrapped = text.wrap(console, width) if line else [Text("")]
             rows[:0] = [(last - offset, row) for row in wrapped]
             if len(rows) >= height:
                 break
@@ -225,6 +255,13 @@ class TokenStream(Vertical):
         self._written = ""
         self._reasoning = ""
         self._tail = StreamTail(id="stream-markdown")
+        self._forward: TokenStream | None = None
+
+    def forward_to(self, other: TokenStream) -> None:
+        """Show nothing here and hand every change to `other` (the event log's live reply, for a parent that
+        still composes a stream of its own under the log)."""
+        self._forward = other
+        self.display = False
 
     def compose(self) -> ComposeResult:
         yield Static(Text("▍ streaming…", style="italic"), id="stream-label")
@@ -232,13 +269,16 @@ class TokenStream(Vertical):
 
     @property
     def text(self) -> str:
-        return self._written
+        return self._forward.text if self._forward is not None else self._written
 
     @property
     def reasoning(self) -> str:
-        return self._reasoning
+        return self._forward.reasoning if self._forward is not None else self._reasoning
 
     async def set_text(self, content: str, reasoning: str = "") -> None:
+        if self._forward is not None:
+            await self._forward.set_text(content, reasoning)
+            return
         content = render.clean(content) if content != self._written else content
         reasoning = render.clean(reasoning) if reasoning != self._reasoning else reasoning
         if not content and not reasoning:
@@ -252,6 +292,9 @@ class TokenStream(Vertical):
         self.add_class("-active")
 
     async def clear(self) -> None:
+        if self._forward is not None:
+            await self._forward.clear()
+            return
         self._written = ""
         self._reasoning = ""
         self._tail.set_text("", "")

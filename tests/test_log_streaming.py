@@ -1,0 +1,53 @@
+"""Pilot tests: the live reply streams right after the newest block (no gap, at any terminal size), shows markdown
+as it arrives, and the final message takes its place."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures_demo import FAST_KNOBS
+from tests.snapshot_apps.harness import make_app, wait_for
+from tui.app.widgets.event_log import EventItem
+from tui.client import AgentClient
+from tui.demo import DemoServer
+from tui.protocol import StartConversationRequest
+
+
+def _rows(stream) -> list[str]:
+    tail = stream.query_one("#stream-markdown")
+    return [row.plain for row in tail._rows]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_reply_streams_right_after_the_last_event_as_markdown(tmp_path, size):
+    with DemoServer(**{**FAST_KNOBS, "token_rate": 30.0}) as srv:
+        async with AgentClient(srv.base_url) as client:
+            request = StartConversationRequest.build(model="demo/scripted", working_dir="/tmp/stream")
+            request.agent["llm"]["stream"] = True
+            cid = (await client.create_conversation(request)).id
+        app = make_app(srv.base_url, tmp_path)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: cid in app.fleet.entry("demo").conversations, what="listed")
+            await app.open_conversation("demo", cid)
+            session = app.session
+            await wait_for(pilot, lambda: str(session.connection.state.value) == "live", what="live")
+            await session.submit("[markdown] a long reply please")
+            log = app.view.log_widget
+            stream = log.token_stream
+            await wait_for(pilot, lambda: "What was checked" in stream.text, 20, what="a heading streamed")
+            await pilot.pause(0.2)
+            # Right after the newest block: no empty rows between the two (the message's own margin aside).
+            last = [i for i in log.items if isinstance(i, EventItem)][-1]
+            assert stream.display and stream.region.height > 0
+            gap = stream.virtual_region.y - last.virtual_region.bottom
+            assert 0 <= gap <= 1, f"{gap} empty rows between the last event and the live reply"
+            # Markdown as it arrives: headings without their marks, bullets as bullets.
+            rows = _rows(stream)
+            assert any(r.strip() == "What was checked" for r in rows), rows
+            assert not any(r.lstrip().startswith("#") for r in rows), rows
+            # The final message lands where the reply streamed; the live panel empties and hides.
+            await wait_for(pilot, lambda: "Demo report" in log.plain_text(), 30, what="the final message")
+            await wait_for(pilot, lambda: not stream.text, what="the live reply cleared")
+            final = [i for i in log.items if isinstance(i, EventItem) and "Demo report" in i.plain][-1]
+            assert log.children.index(final) < log.children.index(stream)
+            assert log.plain_text().count("Demo report") == 1
