@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import sys
 import time
@@ -12,11 +11,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.client import AgentClient, AgentServerError, ServerFull
+from tui.client import AgentClient, AgentServerError
 from tui.config import ServerConfig, config_path, state_dir
 from tui.protocol import ActionEvent, ExecutionStatus, MessageEvent, StartConversationRequest
 from tui.protocol.labels import status_label
 from tui.session import ChangeKind, ConnectionState, ConversationSession, Fleet, ItemState, SessionChange
+from tui.session.capacity import retry_while_full
 
 from . import output
 from .callback import post_completion
@@ -336,19 +336,12 @@ async def verb_new(ctx: Context, args) -> int:
 
 async def while_full(call, what: str, limit: float | None = None):
     """Repeat `call()` while the server answers 429 (full, nothing stored), saying so once on standard error."""
-    said = False
-    started = time.monotonic()
-    for attempt in itertools.count():
-        try:
-            return await call()
-        except ServerFull:
-            if limit is not None and time.monotonic() - started >= limit:
-                raise
-            if not said:
-                said = True
-                output.warn(f"server full: {what} when a run slot frees; waiting")
-            await asyncio.sleep(FULL_BACKOFF[min(attempt, len(FULL_BACKOFF) - 1)])
-    raise AssertionError("unreachable")  # pragma: no cover
+
+    def waiting(on: bool) -> None:
+        if on:
+            output.warn(f"server full: {what} when a run slot frees; waiting")
+
+    return await retry_while_full(call, on_wait=waiting, delays=FULL_BACKOFF, limit=limit)
 
 
 def _absolute(path: str | None) -> bool:

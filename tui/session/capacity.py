@@ -9,6 +9,7 @@ An approval that got 429 left the action pending: the accept is repeated.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -29,18 +30,21 @@ async def retry_while_full(
     on_wait: Callable[[bool], None] | None = None,
     delays: tuple[float, ...] = CAPACITY_BACKOFF,
     retry_unreachable: bool = False,
+    limit: float | None = None,
 ) -> T:
     """`call()` until the server has room. `on_wait(True)` when it first answers full, `on_wait(False)` when the
     wait is over (either way). Other errors propagate; `Unreachable` too unless `retry_unreachable` (only for
-    calls that are safe to repeat)."""
+    calls that are safe to repeat). After `limit` seconds of a full server its `ServerFull` propagates."""
     attempt = 0
     waiting = False
+    started = time.monotonic()
     try:
         while True:
             try:
                 return await call()
             except ServerFull:
-                pass
+                if limit is not None and time.monotonic() - started >= limit:
+                    raise
             except Unreachable:
                 if not retry_unreachable:
                     raise
