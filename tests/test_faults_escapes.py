@@ -132,3 +132,14 @@ def test_markdown_never_makes_a_terminal_hyperlink():
     assert "\x1b]52" not in out and "\x1b]0" not in out
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
     assert "the docs (http://evil.example/steal)" in plain, "a link's target is not shown next to its text"
+
+
+def test_the_conversation_log_renders_agent_markdown_without_terminal_hyperlinks():
+    from tui.app.widgets.event_log import _markdown
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system="truecolor")
+    console.print(_markdown(f"**done**: see [the docs](http://evil.example/steal) {EVIL}"))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b]8" not in out, "the log wrote a terminal hyperlink (OSC 8)"
+    assert "\x1b]52" not in out and "\x1b]0" not in out
+    assert "the docs (http://evil.example/steal)" in re.sub(r"\x1b\[[0-9;]*m", "", out)

@@ -152,11 +152,12 @@ def redact(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     return value
 
 
-def markdown(source: str, **options: Any) -> Any:
-    """A Rich `Markdown` of server text that cannot reach the terminal as anything but text: sanitised first,
-    and rendered without terminal hyperlinks (a link shows its target after its text, so the visible text can
-    never name another URL than the one it leads to)."""
-    from rich.markdown import Markdown
+def markdown(source: str, cls: Any = None, **options: Any) -> Any:
+    """A Rich `Markdown` (or the subclass `cls`) of server text that cannot reach the terminal as anything but
+    text: sanitised first, and rendered without terminal hyperlinks (a link shows its target after its text, so
+    the visible text can never name another URL than the one it leads to)."""
+    if cls is None:
+        from rich.markdown import Markdown as cls
 
     options["hyperlinks"] = False
-    return Markdown(strip_control(source), **options)
+    return cls(strip_control(source), **options)

@@ -34,6 +34,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from tui.protocol import Event, MessageEvent
+from tui.sanitize import markdown
 
 from .. import blocks, render
 from ..transcript import Block, Transcript
@@ -54,7 +55,7 @@ _MARKDOWN_HINTS = re.compile(r"[*_`\[\]<>|~\\&]|^\s*(#|[-+*]\s|\d+[.)]\s|=+\s*$)
 
 def _markdown(body: str) -> Any:
     if _MARKDOWN_HINTS.search(body):
-        return blocks.ViewMarkdown(body)
+        return markdown(body, blocks.ViewMarkdown)  # sanitised, links show their target
     return Text(" ".join(body.split("\n")) if "\n" in body else body)
 
 
