@@ -157,7 +157,7 @@ ACTIONS: tuple[Action, ...] = (
         Section.ANYWHERE,
         applies=_busy,
         on_server=True,
-        priority=True,
+        priority=False,  # the message box handles ctrl+s itself, in order with what is typed
         palette="Stop & send",
     ),
     Action(
@@ -168,7 +168,6 @@ ACTIONS: tuple[Action, ...] = (
         Section.ANYWHERE,
         applies=lambda s: s.open,
         on_server=True,
-        priority=True,
         show=False,
         palette="Send / queue message",
     ),
@@ -413,7 +412,7 @@ ACTIONS: tuple[Action, ...] = (
         Section.INPUT,
         owner=Owner.INPUT,
         on_server=True,
-        priority=True,
+        priority=False,  # handled in MessageInput._on_key, in order with the characters
         key_display="⏎",
     ),
     Action("newline", "ctrl+j", "Newline", "new line in the message", Section.INPUT, owner=Owner.INPUT, show=False),

@@ -77,15 +77,19 @@ class UserActions(App[None]):
 
     @on(MessageInput.Submit)
     def _submit(self, message: MessageInput.Submit) -> None:
-        self.send(interrupt=message.interrupt)
+        # ctrl+s stops and sends only while a turn runs (else it is a plain send); the text is the message's.
+        stop = message.interrupt and self.applies("stop_and_send")
+        self.send(message.text, interrupt=stop)
 
-    def send(self, *, interrupt: bool = False) -> None:
+    def send(self, text: str, *, interrupt: bool = False) -> None:
+        """Send (or queue, or stop & send) exactly `text`: what the box held when the key was pressed."""
         session = self.session
-        if not self.view.draft.strip():
+        if not text.strip():
             if interrupt and session is not None:
                 self.action_interrupt()
             return
         if session is None:
+            self.view.input.restore(text)
             hint = (
                 "This conversation was deleted on the server; ctrl+n starts a new one."
                 if self.view.deleted
@@ -93,13 +97,21 @@ class UserActions(App[None]):
             )
             self.notify(hint, severity="warning", markup=False)
             return
-        self.do(session.submit(self.view.take_draft(), interrupt=interrupt), "send")
+        self.do(session.submit(text, interrupt=interrupt), "send")
+
+    def applies(self, action: str) -> bool:
+        raise NotImplementedError  # OpenHandsApp
+
+    def _send_draft(self, *, interrupt: bool) -> None:
+        """ctrl+s from outside the message box (no characters can be on their way to it)."""
+        text = self.view.take_draft() if self.view.draft.strip() else ""
+        self.send(text, interrupt=interrupt)
 
     def action_send_now(self) -> None:
-        self.send()
+        self._send_draft(interrupt=False)
 
     def action_stop_and_send(self) -> None:
-        self.send(interrupt=True)
+        self._send_draft(interrupt=True)
 
     def action_interrupt(self) -> None:
         if self.session is not None:
