@@ -160,7 +160,10 @@ class PromptScreen(ModalScreen[str | None]):
                 yield Button("OK", variant="primary", id="ok")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        box = self.query_one(Input)
+        box.select_on_focus = False  # the first key typed must not replace the whole text
+        box.focus()
+        box.cursor_position = len(box.value)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
