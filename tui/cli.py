@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(parser, top=True)
+    parser.add_argument("--open", metavar="ID", default=None, help="TUI: open this conversation (id or unique prefix)")
+    parser.add_argument("--continue", dest="continue_last", action="store_true", help="TUI: reopen the last one")
+    parser.add_argument(
+        "--reset-demo", action="store_true", help="TUI: start the embedded demo server with no conversations"
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
 
     def verb(name: str, help_text: str, description: str | None = None, *, common: bool = True):

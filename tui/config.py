@@ -146,8 +146,10 @@ class Preferences:
     """Remembered between runs (written to the state directory)."""
 
     theme: str = "textual-dark"
-    bell: bool = True
+    bell: bool = False  # switchable from the palette
     notify_background: bool = True
+    reopen_last: bool = True  # open the conversation that was open when the app last quit
+    list_hide_below: int = 90  # columns: narrower than this the conversation list hides itself
 
     @classmethod
     def path(cls) -> Path:

@@ -14,11 +14,16 @@ def _terminal_defaults() -> None:
         os.environ.setdefault("TEXTUAL_FPS", "30")
 
 
-def start_embedded_server():
-    """The demo server in a background thread of this process, on a free loopback port."""
+def start_embedded_server(persist_dir=None, *, reset: bool = False):
+    """The demo server in a background thread of this process, on a free loopback port; its conversations are
+    kept in `persist_dir` between runs (`reset` starts it empty, then seeded again)."""
+    import shutil
+
     from tui.demo.server import DemoServer
 
-    server = DemoServer(port=0, demo_seed=True)
+    if reset and persist_dir is not None:
+        shutil.rmtree(persist_dir, ignore_errors=True)
+    server = DemoServer(port=0, demo_seed=True, persist_dir=persist_dir)
     server.start()
     return server
 
@@ -31,15 +36,20 @@ def run_tui(args) -> int:
         return 2
     embedded = None
     if not servers:
-        embedded = start_embedded_server()
+        embedded = start_embedded_server(state_dir() / "demo-server", reset=getattr(args, "reset_demo", False))
         servers = [ServerConfig("embedded demo", embedded.base_url, embedded=True)]
     _terminal_defaults()
     from tui.app import run_app
     from tui.session import Fleet
 
     fleet = Fleet(servers, state_dir=state_dir())
+    options = {
+        "state_dir": state_dir(),
+        "open_id": getattr(args, "open", None),
+        "continue_last": getattr(args, "continue_last", False),
+    }
     try:
-        run_app(fleet, Preferences.load())
+        run_app(fleet, Preferences.load(), **options)
     finally:
         if embedded is not None:
             embedded.stop()

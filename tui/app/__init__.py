@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui.config import Preferences
     from tui.session import Fleet
 
 
-def run_app(fleet: Fleet, preferences: Preferences | None = None) -> None:
-    """Run the TUI on this fleet until the user quits (conversations keep running on their servers)."""
+def run_app(fleet: Fleet, preferences: Preferences | None = None, **options: Any) -> None:
+    """Run the TUI on this fleet until the user quits. `options`: `state_dir` (where the user was is kept),
+    `open_id` (a conversation id or unique prefix to open), `continue_last` (reopen the last one)."""
     from .app import OpenHandsApp
 
-    OpenHandsApp(fleet, preferences=preferences).run()
+    OpenHandsApp(fleet, preferences=preferences, **options).run()
 
 
 __all__ = ["run_app"]

@@ -314,7 +314,7 @@ ACTIONS: tuple[Action, ...] = (
         "quit",
         "ctrl+q",
         "Quit",
-        "quit (conversations keep running on the server)",
+        "quit (an agent server keeps running its conversations; the embedded demo stops with the app)",
         Section.ANYWHERE,
         show=False,
         priority=True,

@@ -30,6 +30,7 @@ from tui.session import (
     ConversationSession,
     Fleet,
     FleetChange,
+    ServerState,
     SessionChange,
     WatchList,
     conv_key,
@@ -39,6 +40,7 @@ from tui.session.watchlist import Key, Task, Watch
 from . import actions, render
 from .actions import ActionState, Owner
 from .commands import ConversationCommands
+from .continuity import FILE_NAME, UiState, resolve_prefix
 from .messages import FleetChanged, OlderLoaded, SessionChanged
 from .textual_private import app_is_live, keymap_token
 from .user_actions import UserActions, describe
@@ -79,8 +81,17 @@ class OpenHandsApp(UserActions):
         clock: Callable[[], float] = time.time,
         auto_watch: bool = True,
         run_fleet: bool = True,
+        state_dir: Path | None = None,
+        open_id: str | None = None,
+        continue_last: bool = False,
     ) -> None:
         self.fleet = fleet
+        # Where the user was (continuity.py): loaded now, applied on mount, saved on every move that matters.
+        self.state_path = Path(state_dir) / FILE_NAME if state_dir is not None else None
+        self.ui_state, self._state_notice = UiState.load(self.state_path) if self.state_path else (UiState(), None)
+        self.histories: dict[Key, list[str]] = dict(self.ui_state.history)
+        reopen = continue_last or bool(getattr(preferences, "reopen_last", True))
+        self._pending_open: Key | str | None = open_id or (self.ui_state.last_open if reopen else None)
         self.preferences = preferences
         self.clock = clock
         self.run_fleet = run_fleet
@@ -115,6 +126,7 @@ class OpenHandsApp(UserActions):
         self._unsubscribe_fleet = self.fleet.subscribe(self._fleet_change)
         if self.run_fleet:
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
+        self._restore_ui_state()
         self.refresh_fleet()
         # First run: nothing is open, so the list has the keys (arrows + enter open one right away).
         self.fleet_list.focus_rows()
@@ -124,6 +136,7 @@ class OpenHandsApp(UserActions):
         self.post_message(FleetChanged(change))
 
     def on_unmount(self) -> None:
+        self.save_ui_state()
         if self._unsubscribe_fleet:
             self._unsubscribe_fleet()
         self.watchlist.unsubscribe_all()
@@ -214,6 +227,59 @@ class OpenHandsApp(UserActions):
             self.notify(f"{title}: deleted on the server", title=key[0], severity="warning", markup=False)
             self.refresh_bindings()
 
+    # ------------------------------------------------------------------ where the user was
+
+    def _restore_ui_state(self) -> None:
+        state, names = self.ui_state, {entry.name for entry in self.fleet.servers}
+        if state.sort:
+            self.fleet_list.restore(state.sort, state.filter)
+        for key in state.pinned:
+            if key[0] in names:
+                self.watchlist.pinned.add(key)
+                self.watchlist.watch(key)
+        for key in state.queued:  # their queue is on disk: following them delivers it
+            if key[0] in names:
+                self.watchlist.watch(key)
+        self.watchlist.attention.update(key for key in state.unseen if key[0] in names)
+        if self._state_notice:
+            self.notify(self._state_notice, severity="warning", markup=False)
+
+    def save_ui_state(self) -> None:
+        if self.state_path is None:
+            return
+        watched = self.watchlist.watched
+        self.ui_state = UiState(
+            last_open=self.current,
+            pinned=sorted(self.watchlist.pinned),
+            unseen=sorted(self.watchlist.attention),
+            queued=sorted(key for key, watch in watched.items() if watch.session.outbox.items),
+            sort=self.fleet_list.sort,
+            filter=self.fleet_list.filter_text,
+            history=self.histories,
+        )
+        self.ui_state.save(self.state_path)
+
+    def _open_pending(self) -> None:
+        """Open what the command line (`--open ID`) or the last run asked for, once the servers have listed it."""
+        target = self._pending_open
+        if target is None:
+            return
+        entries = self.fleet.servers
+        if isinstance(target, tuple):
+            entry = next((e for e in entries if e.name == target[0]), None)
+            if entry is None or target[1] in entry.conversations or entry.state is not ServerState.CONNECTING:
+                self._pending_open = None
+                if entry is not None and target[1] in entry.conversations:
+                    self.call_later(self.open_conversation, *target)
+            return
+        key, why = resolve_prefix(target, [(e.name, cid) for e in entries for cid in e.conversations])
+        if key is not None:
+            self._pending_open = None
+            self.call_later(self.open_conversation, *key)
+        elif all(e.state is not ServerState.CONNECTING for e in entries) or (why and "give more" in why):
+            self._pending_open = None
+            self.notify(why or "", severity="warning", markup=False)
+
     def refresh_fleet(self) -> None:
         servers, alerts = self.watchlist.rows()
         self.fleet_list.set_servers(servers)
@@ -221,6 +287,7 @@ class OpenHandsApp(UserActions):
             self._alert(alert)
         self.view.refresh_snapshot()  # the title may have arrived with this poll
         self.refresh_bindings()
+        self._open_pending()
 
     def update_row(self, key: Key) -> None:
         if self.watchlist.known(key):
@@ -302,17 +369,20 @@ class OpenHandsApp(UserActions):
         pinned = self.watchlist.toggle_pin(key)
         self.notify("Pinned: followed in the background" if pinned else "Unpinned", markup=False)
         self.update_row(key)
+        self.save_ui_state()
 
     async def open_conversation(self, server: str, cid: str) -> None:
         key = (server, cid)
         session, previous = self.watchlist.open(key)
         self.fleet_list.select_key(conv_key(server, cid))
         await self.view.bind(session)
+        self.view.input.sent_history = self.histories.setdefault(key, [])  # per conversation, kept between runs
         self.view.focus_input()
         self.update_row(key)
         if previous is not None:
             self.update_row(previous)
         self.refresh_bindings()
+        self.save_ui_state()
 
     # ------------------------------------------------------------------ older history, copy
 

@@ -98,6 +98,10 @@ class UserActions(App[None]):
             self.notify(hint, severity="warning", markup=False)
             return
         self.do(session.submit(text, interrupt=interrupt), "send")
+        self.save_ui_state()  # the input history
+
+    def save_ui_state(self) -> None:
+        raise NotImplementedError  # OpenHandsApp
 
     def applies(self, action: str) -> bool:
         raise NotImplementedError  # OpenHandsApp
@@ -279,3 +283,33 @@ class UserActions(App[None]):
 
     def action_refresh(self) -> None:
         self.fleet.poke()
+
+    # ------------------------------------------------------------------ quitting
+
+    def quit_question(self) -> str | None:
+        """With messages still queued: what happens to them (None: nothing queued, quit at once)."""
+        queued = [
+            (key, len(w.session.outbox.items)) for key, w in self.watchlist.watched.items() if w.session.outbox.items
+        ]
+        if not queued:
+            return None
+        count = sum(n for _key, n in queued)
+        where = ", ".join(f"“{render.one_line(self.watchlist.title(key), 30)}” ({n})" for key, n in queued[:3])
+        embedded = {e.name for e in self.fleet.servers if e.config.embedded}
+        if any(key[0] in embedded for key, _n in queued):
+            fate = "The embedded demo server stops with the app: messages queued on it will not be sent."
+        else:
+            fate = "They stay queued on this computer and are sent when openhands-tui starts again."
+        return f"{count} message(s) still queued: {where}. {fate} Quit now?"
+
+    async def action_quit(self) -> None:
+        question = self.quit_question() if not isinstance(self.screen, ConfirmScreen) else None
+        if question is None:
+            self.exit()
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question, yes="Quit"), done)

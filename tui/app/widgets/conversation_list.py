@@ -468,6 +468,16 @@ class ConversationList(Vertical):
         self._rebuild()
         self.options.focus()
 
+    def restore(self, sort: str, filter_text: str) -> None:
+        """The sort and filter of the last run."""
+        if sort in SORTS:
+            self.sort = sort
+        if filter_text:
+            self.filter_text = filter_text
+            self.query_one("#fleet-filter", Input).value = filter_text
+            self.add_class("-filtering")
+        self._rebuild()
+
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self._rebuild()
