@@ -81,7 +81,7 @@ def test_burst_typed_into_the_real_app_in_tmux_arrives_as_typed(server, tmp_path
         tmux("set-buffer", "-b", "burst", pasted)
         tmux("paste-buffer", "-p", "-b", "burst", "-t", "app")
         tmux("send-keys", "-t", "app", "Enter", *keys[12:])
-        expected = typed[:6] + [pasted] + typed[6:]
+        expected = [*typed[:6], pasted, *typed[6:]]
         history = asyncio.run(_wait_history(server.base_url, cid, len(expected)))
         assert sorted(history) == sorted(expected), "each message once, none merged or split"
         plain = [m for n, m in enumerate(typed) if n % 4 != 3] + [pasted]
