@@ -24,7 +24,7 @@ from tui.protocol import ExecutionStatus
 from tui.session import ConvRow, ServerRow, conv_key, split_key
 
 from .. import render
-from ..actions import Owner, bindings
+from ..actions import ACTIONS, Owner, bindings
 from ..render import styled
 from ..textual_private import LineOptionList
 
@@ -160,6 +160,19 @@ HOLD_ORDER = 2.0
 NAV_KEYS = frozenset({"up", "down", "k", "j", "pageup", "pagedown", "home", "end"})
 
 
+# Keys that act in the list (its own, the rows', the app's, moving): every other character starts the filter.
+_BOUND_KEYS = (
+    NAV_KEYS
+    | {"space", "question_mark", "slash"}
+    | {
+        key
+        for action in ACTIONS
+        if action.owner in (Owner.APP, Owner.LIST, Owner.OPTIONS)
+        for key in action.keys.split(",")
+    }
+)
+
+
 class ConversationList(Vertical):
     """Filterable, sortable list of conversations grouped by server."""
 
@@ -211,7 +224,7 @@ class ConversationList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._counts
-        yield FilterInput(placeholder="filter (esc to clear)", id="fleet-filter")
+        yield FilterInput(placeholder="filter (esc to clear)", id="fleet-filter", select_on_focus=False)
         yield self._options
 
     def on_mount(self) -> None:
@@ -300,6 +313,16 @@ class ConversationList(Vertical):
     def on_key(self, event: events.Key) -> None:
         if event.key in NAV_KEYS and self._options.has_focus:
             self._navigated_at = time.monotonic()
+        elif event.is_printable and event.character and event.key not in _BOUND_KEYS:
+            # Type to find: a character no key is bound to starts the filter with it. Keys of a burst that were
+            # already on their way to the rows land here too, after the focus moved: they go to the filter, in order.
+            event.stop()
+            event.prevent_default()
+            box = self.query_one("#fleet-filter", Input)
+            self.add_class("-filtering")
+            box.value = box.value + event.character
+            box.cursor_position = len(box.value)
+            box.focus()
 
     def _holding(self) -> bool:
         """The user is moving through the list: rows keep their places for a moment (a conversation that just
