@@ -10,7 +10,8 @@ import sys
 
 EPILOG = """\
 servers:
-  --server URL (repeatable) with --session-key-env VAR, or OPENHANDS_TUI_SERVERS (comma-separated URLs)
+  --server URL (repeatable), each followed by its own --session-key-env VAR (one given before any --server
+  applies to all), or OPENHANDS_TUI_SERVERS (comma-separated URLs)
   with OPENHANDS_TUI_SESSION_KEY, or [[servers]] tables in the config file (openhands-tui config shows
   where). With none, the TUI starts its embedded demo server. Keys are read from environment variables,
   never from the command line.
@@ -22,17 +23,39 @@ exit codes:
 """
 
 
+class _ServerAction(argparse.Action):
+    """--server URL, remembering which key variable belongs to it (`server_key_envs`, parallel to `server`)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.server = [*(getattr(namespace, "server", None) or []), value]
+        namespace.server_key_envs = [*(getattr(namespace, "server_key_envs", None) or []), None]
+
+
+class _KeyEnvAction(argparse.Action):
+    """--session-key-env VAR applies to the --server before it; given before any --server, to all of them."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        per_server = list(getattr(namespace, "server_key_envs", None) or [])
+        if per_server:
+            per_server[-1] = value
+            namespace.server_key_envs = per_server
+        else:
+            namespace.session_key_env = value
+
+
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before and after the verb: sub-parsers must not overwrite what the top level parsed.
     default = None if top else argparse.SUPPRESS
     parser.add_argument(
-        "--server", action="append", metavar="URL", default=default, help="agent server base URL (repeatable)"
+        "--server", action=_ServerAction, metavar="URL", default=default, help="agent server base URL (repeatable)"
     )
     parser.add_argument(
         "--session-key-env",
+        action=_KeyEnvAction,
         metavar="VAR",
         default=default,
-        help="environment variable holding the servers' session API key",
+        help="environment variable holding the session API key of the --server before it (before any --server: "
+        "of every server)",
     )
 
 

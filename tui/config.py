@@ -103,8 +103,10 @@ def resolve_servers(
     *,
     env: Mapping[str, str] | None = None,
     file_config: dict[str, Any] | None = None,
+    server_key_envs: list[str | None] | None = None,
 ) -> list[ServerConfig]:
-    """The servers to use. An empty list means: none configured (the app then starts the embedded server)."""
+    """The servers to use. An empty list means: none configured (the app then starts the embedded server).
+    `server_key_envs[i]` (from the command line) names the key variable of `cli_urls[i]`, else `session_key_env`."""
     env = os.environ if env is None else env
     taken: set[str] = set()
     servers: list[ServerConfig] = []
@@ -118,9 +120,10 @@ def resolve_servers(
         servers.append(ServerConfig(server_name, url, key, key_env))
 
     if cli_urls:
-        key = key_from_env(session_key_env, env)
-        for url in cli_urls:
-            add(url, key, session_key_env)
+        per_server = list(server_key_envs or [])
+        for n, url in enumerate(cli_urls):
+            var = (per_server[n] if n < len(per_server) else None) or session_key_env
+            add(url, key_from_env(var, env), var)
         return servers
     if env.get(ENV_SERVERS):
         key = key_from_env(session_key_env, env) if session_key_env else env.get(ENV_SESSION_KEY)

@@ -30,7 +30,9 @@ def start_embedded_server(persist_dir=None, *, reset: bool = False):
 
 def run_tui(args) -> int:
     try:
-        servers = resolve_servers(args.server, args.session_key_env)
+        servers = resolve_servers(
+            args.server, args.session_key_env, server_key_envs=getattr(args, "server_key_envs", None)
+        )
     except ConfigError as error:
         print(f"openhands-tui: {error}", file=sys.stderr)
         return 2

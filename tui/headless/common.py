@@ -45,7 +45,11 @@ def exit_code_for(status: ExecutionStatus) -> int:
 
 def servers_from(args) -> list[ServerConfig]:
     try:
-        servers = resolve_servers(getattr(args, "server", None), getattr(args, "session_key_env", None))
+        servers = resolve_servers(
+            getattr(args, "server", None),
+            getattr(args, "session_key_env", None),
+            server_key_envs=getattr(args, "server_key_envs", None),
+        )
     except ConfigError as error:
         raise VerbError(str(error), EXIT_USAGE) from error
     if not servers:
