@@ -9,7 +9,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,8 @@ class ServerConfig:
     session_key: str | None = field(default=None, repr=False)  # never printed
     session_key_env: str | None = None
     embedded: bool = False  # the demo server this process started itself
+    default_model: str | None = None  # the New-conversation form's defaults (config file, per server)
+    default_workdir: str | None = None
 
 
 def normalize_url(url: str) -> str:
@@ -141,6 +143,13 @@ def resolve_servers(
         key_env = entry.get("session_key_env")
         key = key_from_env(key_env, env) if key_env else entry.get("session_key")
         add(str(entry["url"]), key, key_env, entry.get("name"))
+        model, workdir = entry.get("default_model"), entry.get("default_workdir")
+        if isinstance(model, str) or isinstance(workdir, str):
+            servers[-1] = replace(
+                servers[-1],
+                default_model=model if isinstance(model, str) else None,
+                default_workdir=workdir if isinstance(workdir, str) else None,
+            )
     return servers
 
 
@@ -152,7 +161,7 @@ class Preferences:
     bell: bool = False  # switchable from the palette
     notify_background: bool = True
     reopen_last: bool = True  # open the conversation that was open when the app last quit
-    list_hide_below: int = 90  # columns: narrower than this the conversation list hides itself
+    list_hide_below: int = 80  # columns: narrower than this the list hides itself while in a conversation
 
     @classmethod
     def path(cls) -> Path:

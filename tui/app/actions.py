@@ -195,7 +195,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "pause",
         "ctrl+t",
-        "Pause after step",
+        "Pause",
         "pause after the current step (a running tool finishes first)",
         Section.ANYWHERE,
         applies=lambda s: s.running and not s.pausing,
@@ -282,6 +282,15 @@ ACTIONS: tuple[Action, ...] = (
         palette="Focus conversation list",
     ),
     Action(
+        "toggle_list",
+        "f9",
+        "List",
+        "hide or show the conversation list (narrow terminals hide it while you are in a conversation)",
+        Section.ANYWHERE,
+        show=False,
+        palette="Hide / show the conversation list",
+    ),
+    Action(
         "focus_next",
         "",
         "Next",
@@ -347,6 +356,7 @@ ACTIONS: tuple[Action, ...] = (
         "sort: recent, status, title",
         Section.LIST,
         owner=Owner.LIST,
+        show=False,  # the footer keeps room for what acts (the list's header shows the sort)
         palette="Sort conversations",
     ),
     Action(
@@ -475,9 +485,8 @@ def key_hint(name: str) -> str:
 
 
 def input_placeholder() -> str:
-    return (
-        f"Message ({key_hint('submit')} send · {key_hint('newline')} newline · {key_hint('stop_and_send')} stop & send)"
-    )
+    # Short enough for an 80-column terminal with the list hidden.
+    return f"{key_hint('submit')} send · {key_hint('newline')} newline · {key_hint('stop_and_send')} stop & send"
 
 
 PRINTABLE = "".join(chr(c) for c in range(32, 127))  # what a stray keystroke or a paste can type

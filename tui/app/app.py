@@ -100,6 +100,7 @@ class OpenHandsApp(UserActions):
         self._unsubscribe_fleet: Callable[[], None] | None = None
         self._bindings_pending = False
         self._bindings_shown: tuple[object, ...] | None = None
+        self.list_choice: bool | None = None  # shown / hidden by f9; None: by the width
         self._tokens_posted = False  # a TOKENS change of the open conversation is on its way to the handler
         super().__init__()
         self.fleet_list = ConversationList(id="fleet", clock=clock)
@@ -177,6 +178,29 @@ class OpenHandsApp(UserActions):
     def on_descendant_focus(self) -> None:
         if app_is_live(self):
             self.refresh_bindings()
+            self.place_list()
+
+    def on_resize(self) -> None:
+        self.place_list()
+
+    def place_list(self) -> None:
+        """Hide the list when asked (f9), or in a terminal narrower than the preference while the focus is in
+        the open conversation; it comes back whenever it gets the focus."""
+        hide_below = int(getattr(self.preferences, "list_hide_below", 80) or 0)
+        in_list = self.focused is not None and self.fleet_list in self.focused.ancestors_with_self
+        narrow = self.size.width < hide_below and self.current is not None
+        hidden = not in_list and (self.list_choice is False or (self.list_choice is None and narrow))
+        if self.screen_stack:
+            self.screen_stack[0].set_class(hidden, "-list-hidden")
+
+    def action_toggle_list(self) -> None:
+        shown = not self.screen_stack[0].has_class("-list-hidden")
+        self.list_choice = not shown
+        if shown and self.fleet_list in (self.focused.ancestors_with_self if self.focused else []):
+            self.view.focus_input()  # the focus leaves the list it hides
+        elif not shown:
+            self.fleet_list.focus_rows()
+        self.place_list()
 
     # ------------------------------------------------------------------ workers
 
@@ -256,6 +280,7 @@ class OpenHandsApp(UserActions):
             sort=self.fleet_list.sort,
             filter=self.fleet_list.filter_text,
             history=self.histories,
+            new_conversation=self.ui_state.new_conversation,
         )
         self.ui_state.save(self.state_path)
 

@@ -45,6 +45,16 @@ def _history(value: Any) -> dict[Key, list[str]]:
     return result
 
 
+def _forms(value: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        server: {k: v for k, v in form.items() if isinstance(k, str) and isinstance(v, str)}
+        for server, form in value.items()
+        if isinstance(server, str) and isinstance(form, dict)
+    }
+
+
 @dataclass(slots=True)
 class UiState:
     last_open: Key | None = None
@@ -54,6 +64,8 @@ class UiState:
     sort: str = ""
     filter: str = ""
     history: dict[Key, list[str]] = field(default_factory=dict)
+    # Per server, what the last New-conversation form used: model, base_url, api_key_env, working_dir.
+    new_conversation: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> tuple[UiState, str | None]:
@@ -76,6 +88,7 @@ class UiState:
                 sort=raw["sort"] if isinstance(raw.get("sort"), str) else "",
                 filter=raw["filter"] if isinstance(raw.get("filter"), str) else "",
                 history=_history(raw.get("history")),
+                new_conversation=_forms(raw.get("new_conversation")),
             ),
             None,
         )
@@ -94,6 +107,7 @@ class UiState:
             "sort": self.sort,
             "filter": self.filter,
             "history": history,
+            "new_conversation": self.new_conversation,
         }
 
     def save(self, path: Path) -> None:

@@ -19,6 +19,7 @@ from tui.session import ConversationSession, Fleet, WatchList, conv_key
 from tui.session.watchlist import Key
 
 from . import render
+from .continuity import UiState
 from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
 from .screens.help import HelpScreen
 from .widgets.conversation_list import ConversationList
@@ -35,6 +36,7 @@ def describe(error: BaseException) -> str:
 
 
 class UserActions(App[None]):
+    ui_state: UiState
     fleet: Fleet
     preferences: Preferences | None
     watchlist: WatchList
@@ -199,16 +201,35 @@ class UserActions(App[None]):
         if not servers:
             self.notify("No server configured.", severity="error", markup=False)
             return
-        session = self.session
-        model = session.info.model if session is not None and session.info is not None else ""
 
         def done(result: NewConversation | None) -> None:
             if result is not None:
                 self.do(self.create_conversation(result), "create")
 
         server = self.current[0] if self.current else None
-        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.draft)
+        screen = NewConversationScreen(
+            servers, server=server, defaults=self.form_defaults(), first_message=self.view.draft
+        )
         self.push_screen(screen, done)
+
+    def form_defaults(self) -> dict[str, dict[str, str]]:
+        """Per server: the last values used there, else the config file's defaults; the scripted model and a demo
+        folder only on the embedded demo server (a real server has no such model)."""
+        remembered = self.ui_state.new_conversation
+        session = self.session
+        result: dict[str, dict[str, str]] = {}
+        for entry in self.fleet.servers:
+            config = entry.config
+            form = {
+                "model": config.default_model or ("demo/scripted" if config.embedded else ""),
+                "working_dir": config.default_workdir or ("/workspace/demo" if config.embedded else ""),
+            }
+            if not form["model"] and session is not None and session.info is not None and self.current:
+                if self.current[0] == entry.name:
+                    form["model"] = session.info.model or ""  # the open conversation's, on the same server
+            form.update(remembered.get(entry.name, {}))
+            result[entry.name] = form
+        return result
 
     async def create_conversation(self, spec: NewConversation) -> None:
         request = StartConversationRequest.build(
@@ -219,6 +240,12 @@ class UserActions(App[None]):
             confirm=spec.confirm,
         )
         info = await self.fleet.create(spec.server, request)
+        self.ui_state.new_conversation[spec.server] = {  # remembered for this server (never the key itself)
+            "model": spec.model,
+            "base_url": spec.base_url or "",
+            "api_key_env": spec.api_key_env or "",
+            "working_dir": spec.working_dir,
+        }
         self.refresh_fleet()
         await self.open_conversation(spec.server, info.id)
         if spec.first_message.strip() and self.session is not None:

@@ -68,6 +68,7 @@ class ServerRow:
     message: str = ""
     retry_at: float | None = None
     conversations: list[ConvRow] = field(default_factory=list)
+    embedded: bool = False  # the demo server this process started (scripted agent, no LLM)
 
 
 def conv_key(server: str, cid: str) -> str:
@@ -254,7 +255,9 @@ class WatchList:
         servers: list[ServerRow] = []
         alerts: list[Alert] = []
         for entry in self.fleet.servers:
-            server = ServerRow(entry.name, entry.state.value, entry.message, entry.retry_at)
+            server = ServerRow(
+                entry.name, entry.state.value, entry.message, entry.retry_at, embedded=entry.config.embedded
+            )
             for cid, info in entry.conversations.items():
                 key = (entry.name, cid)
                 if self.auto_watch and (

@@ -16,12 +16,21 @@ DIALOG_CSS = """
 NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
 .dialog { width: 72; max-width: 95%; height: auto; max-height: 95%; border: thick $accent; background: $surface;
           padding: 0 1; }
-.dialog .title { text-style: bold; width: 1fr; margin: 0 0 1 0; }
-.dialog Label { margin: 1 0 0 0; color: $text-muted; }
+.dialog .title { text-style: bold; width: 1fr; margin: 0; }
+.dialog Label { margin: 0; color: $text-muted; }
 .dialog .buttons { height: auto; align: right middle; margin: 1 0 0 0; }
-.dialog .buttons Button { margin: 0 0 0 1; }
+.dialog .buttons Button { margin: 0 0 0 1; height: 1; border: none; min-width: 10; }
 .dialog .error { color: $error; height: auto; }
-.dialog TextArea { height: 5; }
+.dialog TextArea { height: 4; }
+/* One line per field (no tall borders), so the whole New-conversation form fits 80x24. */
+.dialog Input { height: 1; border: none; padding: 0 1; background: $boost; }
+.dialog Input:focus { background: $accent 35%; }
+.dialog SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
+.dialog Select:focus > SelectCurrent { background: $accent 35%; }
+.dialog Checkbox { border: none; padding: 0; height: 1; margin: 1 0 0 0; }
+.dialog Checkbox:focus { background: $accent 35%; }
+.dialog TextArea { border: none; background: $boost; }
+.dialog TextArea:focus { background: $accent 20%; }
 """
 
 
@@ -37,7 +46,13 @@ class NewConversation:
     first_message: str
 
 
+FORM_FIELDS = ("model", "base_url", "api_key_env", "working_dir")
+
+
 class NewConversationScreen(ModalScreen[NewConversation | None]):
+    """The form; `defaults[server]` fills it (the last values used on that server, else its config defaults) and
+    is applied again when another server is picked."""
+
     SCOPED_CSS = False
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Create", priority=True)]
@@ -47,15 +62,18 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
         servers: list[str],
         *,
         server: str | None = None,
-        model: str = "",
-        working_dir: str = "",
+        defaults: dict[str, dict[str, str]] | None = None,
         first_message: str = "",
     ) -> None:
         super().__init__()
         self.servers = servers
         self.default_server = server if server in servers else (servers[0] if servers else None)
-        self.default_model = model or os.environ.get("OPENHANDS_TUI_MODEL", "") or "demo/scripted"
-        self.default_dir = working_dir or os.getcwd()
+        self.defaults = defaults or {}
+        form = self.defaults.get(self.default_server or "", {})
+        self.default_model = form.get("model", "")
+        self.default_dir = form.get("working_dir", "")
+        self.default_base_url = form.get("base_url", "")
+        self.default_key_env = form.get("api_key_env", "")
         self.first_message = first_message
 
     def compose(self) -> ComposeResult:
@@ -69,13 +87,13 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
                 id="server",
             )
             yield Label("Model")
-            yield Input(self.default_model, id="model")
+            yield Input(self.default_model, placeholder="e.g. anthropic/claude-sonnet-4-5", id="model")
             yield Label("LLM base URL (optional)")
-            yield Input("", placeholder="https://…", id="base-url")
-            yield Label("API key: name of an environment variable (the key itself is never typed here)")
-            yield Input("", placeholder="e.g. LLM_API_KEY", id="api-key-env")
-            yield Label("Working directory (on the server)")
-            yield Input(self.default_dir, id="working-dir")
+            yield Input(self.default_base_url, placeholder="https://…", id="base-url")
+            yield Label("LLM API key: the name of an environment variable (not the key)")
+            yield Input(self.default_key_env, placeholder="e.g. LLM_API_KEY", id="api-key-env")
+            yield Label("Working directory (absolute, on the server)")
+            yield Input(self.default_dir, placeholder="e.g. /workspace/project", id="working-dir")
             yield Checkbox("Ask me to confirm every action", id="confirm")
             yield Label("First message (optional)")
             yield TextArea(self.first_message, id="first-message")
@@ -86,6 +104,13 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
 
     def on_mount(self) -> None:
         self.query_one("#model", Input).focus()
+
+    @on(Select.Changed, "#server")
+    def _server_changed(self, event: Select.Changed) -> None:
+        form = self.defaults.get(str(event.value), {})
+        for name, widget_id in zip(FORM_FIELDS, ("model", "base-url", "api-key-env", "working-dir"), strict=True):
+            if name in form:
+                self.query_one(f"#{widget_id}", Input).value = form[name]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -112,10 +137,13 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             error.update("Pick a server.")
             return
         if not model:
-            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5).")
+            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5): the server has no default.")
             return
         if not working_dir:
-            error.update("A working directory is needed.")
+            error.update("A working directory is needed (an absolute path on the server, e.g. /workspace/project).")
+            return
+        if not working_dir.startswith("/"):
+            error.update(f"The working directory must be an absolute path on the server, not {working_dir!r}.")
             return
         api_key = None
         if key_env:

@@ -61,6 +61,10 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     style = _SERVER_STYLE.get(state, "")
     if state == "ok":
         grid.add_row(name, Text(f"{len(row.conversations)}", style=style))
+        if row.embedded:  # the first screen says what this is and how to leave it
+            hint = Text("  scripted demo, no LLM · a real server: openhands-tui --server URL", style="dim italic")
+            hint.overflow = "fold"
+            return Group(grid, hint)
         return grid
     if state == "unreachable":
         detail = "unreachable"
@@ -85,7 +89,8 @@ ServerSig = tuple[str, str, str, int | None, int]
 def _server_sig(row: ServerRow, now: float) -> ServerSig:
     """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
     retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
-    return row.name, row.state, row.message if row.state == "error" else "", retry, len(row.conversations)
+    state = row.state + ("+embedded" if row.embedded else "")
+    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations)
 
 
 def conv_prompt(row: ConvRow, now: float, selected: bool = False, width: int = 0) -> Text:
