@@ -356,7 +356,6 @@ ACTIONS: tuple[Action, ...] = (
         "sort: recent, status, title",
         Section.LIST,
         owner=Owner.LIST,
-        show=False,  # the footer keeps room for what acts (the list's header shows the sort)
         palette="Sort conversations",
     ),
     Action(

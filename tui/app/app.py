@@ -37,12 +37,12 @@ from tui.session import (
 )
 from tui.session.watchlist import Key, Task, Watch
 
-from . import actions, render
+from . import actions, render, terminal_escapes
 from .actions import ActionState, Owner
 from .commands import ConversationCommands
 from .continuity import FILE_NAME, UiState, resolve_prefix
 from .messages import FleetChanged, OlderLoaded, SessionChanged
-from .textual_private import app_is_live, keymap_token
+from .textual_private import app_is_live, keymap_token, write_to_terminal
 from .user_actions import UserActions, describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
@@ -323,13 +323,19 @@ class OpenHandsApp(UserActions):
         prefs = self.preferences
         if prefs is not None and not prefs.notify_background:
             return
+        why = render.status_label(alert.status)
         self.notify(
-            f"{render.one_line(alert.title, 60)}: {render.status_label(alert.status)}",
+            f"{render.one_line(alert.title, 60)}: {why}",
             title=alert.key[0],
             severity="error" if alert.severe else "information",
             markup=False,
         )
-        if prefs is None or prefs.bell:
+        # A desktop notification through the terminal (reaches the user over SSH and through tmux).
+        escape = terminal_escapes.desktop_notification(
+            f"openhands-tui: {alert.key[0]}", f"{alert.title}: {why}", tmux=terminal_escapes.in_tmux()
+        )
+        write_to_terminal(self, escape)
+        if prefs is not None and prefs.bell:
             self.bell()
 
     # ------------------------------------------------------------------ sessions
@@ -444,6 +450,13 @@ class OpenHandsApp(UserActions):
             self._counting.discard(key)
         if self.current == key and self.view.session is session:
             self.view.set_server_total(total)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52 as Textual sends it, and inside tmux its passthrough form too (to reach the outer terminal)."""
+        super().copy_to_clipboard(text)
+        wrapped = terminal_escapes.clipboard(text, tmux=terminal_escapes.in_tmux())
+        if wrapped:
+            write_to_terminal(self, wrapped)
 
     @on(EventLog.CopyRequested)
     def _copy(self, message: EventLog.CopyRequested) -> None:

@@ -17,7 +17,15 @@ from textual.reactive import reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
-__all__ = ["LineOptionList", "app_is_live", "character_key", "crash", "keymap_token", "notifications"]
+__all__ = [
+    "LineOptionList",
+    "app_is_live",
+    "character_key",
+    "crash",
+    "keymap_token",
+    "notifications",
+    "write_to_terminal",
+]
 
 
 def character_key(char: str) -> str:
@@ -40,6 +48,16 @@ def keymap_token(app: App[Any]) -> int:
 def notifications(app: App[Any]) -> list[Notification]:
     """The toasts the app holds now (`App._notifications`): what the user was told, for tests and diagnostics."""
     return list(app._notifications)
+
+
+def write_to_terminal(app: App[Any], data: str) -> bool:
+    """Write escape sequences straight to the terminal, as `App.copy_to_clipboard` does (`App._driver`);
+    False when there is no terminal (tests without a driver)."""
+    driver = app._driver
+    if driver is None:
+        return False
+    driver.write(data)
+    return True
 
 
 def crash(app: App[Any]) -> BaseException | None:
