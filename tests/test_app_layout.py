@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import Footer
 
 from tests.snapshot_apps.fixed import build_app
+from tui.app.actions import BY_NAME
 
 
 async def settle(pilot) -> None:
@@ -62,3 +63,21 @@ async def test_toasts_do_not_cover_the_input_the_status_bar_or_the_footer():
             for widget in covered:
                 assert not shown.overlaps(widget.region), f"a toast covers {widget}"
         assert visible, "toasts are still shown"
+
+
+async def test_the_embedded_demo_says_what_it_is_and_how_to_connect_a_real_server(demo_server, tmp_path):
+    from tests.snapshot_apps.harness import Prefs, wait_for
+    from tui.app.app import OpenHandsApp
+    from tui.config import ServerConfig
+    from tui.session import Fleet
+
+    fleet = Fleet([ServerConfig("embedded demo", demo_server.base_url, embedded=True)], state_dir=tmp_path)
+    app = OpenHandsApp(fleet, preferences=Prefs())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: fleet.entry("embedded demo").state.value == "ok", what="listed")
+        await pilot.pause()
+        header = str(app.fleet_list.options.get_option_at_index(0).prompt.renderables[1])
+        assert "scripted demo, no LLM" in header and "--server URL" in header
+        form = app.form_defaults()["embedded demo"]
+        assert form["model"] == "demo/scripted", "the scripted model only on the embedded server"
+        assert "embedded demo stops with the app" in BY_NAME["quit"].help, "no claim that it keeps running"
