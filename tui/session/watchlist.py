@@ -275,7 +275,8 @@ class WatchList:
         """Track status transitions; one into a status that needs the user, not on screen, is an alert."""
         previous = self.last_status.get(key)
         self.last_status[key] = status
-        if previous is None or previous == status or status is ExecutionStatus.UNKNOWN:
+        # The first real status seen (a session starts UNKNOWN, e.g. a pin followed again at start) is no news.
+        if previous in (None, ExecutionStatus.UNKNOWN) or previous == status or status is ExecutionStatus.UNKNOWN:
             return None
         if not status.needs_attention() or key == self.current:
             return None
