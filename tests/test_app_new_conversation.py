@@ -64,3 +64,31 @@ async def test_config_defaults_then_the_last_values_used_per_server(demo_server,
     import os
 
     assert os.environ["HOME"] not in saved.replace("/workspace/mine", ""), "never the key's value"
+
+
+async def test_the_tools_come_from_the_servers_catalog(demo_server, tmp_path):
+    from textual.widgets import SelectionList
+
+    from tui.client import AgentClient
+
+    async with AgentClient(demo_server.base_url) as client:
+        catalog = await client.tools_catalog()
+    offered = [entry.name for entry in catalog.offerable]
+    defaults = [entry.name for entry in catalog.offerable if entry.in_default_set]
+    assert offered and defaults
+    app = app_on(demo_server.base_url, tmp_path, default_model="demo/scripted", default_workdir="/workspace/t")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, app)
+        tools = app.screen.query_one("#tools", SelectionList)
+        await wait_for(pilot, lambda: tools.option_count == len(offered), what="the catalog offered")
+        assert tools.display
+        assert sorted(tools.selected) == sorted(defaults), "the server's default set is ticked"
+        dropped = defaults[0]
+        tools.deselect(dropped)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.current is not None, what="created")
+        cid = app.current[1]
+    async with AgentClient(demo_server.base_url) as client:
+        info = await client.get_conversation(cid)
+    names = [tool.get("name") for tool in info.agent.get("tools", [])]
+    assert dropped not in names and sorted(names) == sorted(set(defaults) - {dropped})

@@ -11,6 +11,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App
+from textual.widgets import Select
 
 from tui.client import AgentServerError
 from tui.config import Preferences
@@ -211,6 +212,25 @@ class UserActions(App[None]):
             servers, server=server, defaults=self.form_defaults(), first_message=self.view.draft
         )
         self.push_screen(screen, done)
+        self._offer_tools(screen, server or servers[0])
+
+    @on(NewConversationScreen.ServerPicked)
+    def _server_picked(self, message: NewConversationScreen.ServerPicked) -> None:
+        if isinstance(self.screen, NewConversationScreen):
+            self._offer_tools(self.screen, message.server)
+
+    def _offer_tools(self, screen: NewConversationScreen, server: str) -> None:
+        """Fetch the server's tool catalog in the background and offer it in the form (if still open)."""
+
+        async def fetch() -> None:
+            try:
+                catalog = await self.fleet.tools_catalog(server)
+            except Exception:
+                catalog = None  # an older server, or none reachable: the default set
+            if screen.is_attached and screen.query_one("#server", Select).value == server:
+                screen.show_catalog(server, catalog)
+
+        self.run_worker(fetch(), group="catalog", exit_on_error=False)
 
     def form_defaults(self) -> dict[str, dict[str, str]]:
         """Per server: the last values used there, else the config file's defaults; the scripted model and a demo
@@ -238,6 +258,7 @@ class UserActions(App[None]):
             base_url=spec.base_url,
             api_key=spec.api_key,
             confirm=spec.confirm,
+            **({"tools": spec.tools} if spec.tools is not None else {}),
         )
         info = await self.fleet.create(spec.server, request)
         self.ui_state.new_conversation[spec.server] = {  # remembered for this server (never the key itself)

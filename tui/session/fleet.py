@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from tui.client import AgentClient, AgentServerError, Dormant, Unauthorized, Unreachable
+from tui.client import AgentClient, AgentServerError, Dormant, NotFound, Unauthorized, Unreachable
 from tui.config import ServerConfig
-from tui.protocol import ConversationInfo, ExecutionStatus, StartConversationRequest
+from tui.protocol import ConversationInfo, ExecutionStatus, StartConversationRequest, ToolCatalog
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
@@ -247,6 +247,13 @@ class Fleet:
         await self.client(server_name).delete_conversation(conversation_id)
         self.forget(server_name, conversation_id)
         self.poke()
+
+    async def tools_catalog(self, server_name: str) -> ToolCatalog | None:
+        """The tools a server offers for a new conversation (agent server 1.58); None when it has no catalog."""
+        try:
+            return await self.client(server_name).tools_catalog()
+        except NotFound:
+            return None
 
     async def count_events(self, server_name: str, conversation_id: str) -> int:
         """How many events the server holds for a conversation."""

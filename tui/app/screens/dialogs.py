@@ -9,8 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+
+from tui.protocol import ToolCatalog
 
 DIALOG_CSS = """
 NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
@@ -31,6 +34,7 @@ NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
 .dialog Checkbox:focus { background: $accent 35%; }
 .dialog TextArea { border: none; background: $boost; }
 .dialog TextArea:focus { background: $accent 20%; }
+.dialog SelectionList { height: auto; max-height: 6; border: none; padding: 0; background: $boost; }
 """
 
 
@@ -44,6 +48,7 @@ class NewConversation:
     working_dir: str
     confirm: bool
     first_message: str
+    tools: tuple[str, ...] | None = None  # chosen from the server's catalog (None: the default set)
 
 
 FORM_FIELDS = ("model", "base_url", "api_key_env", "working_dir")
@@ -95,6 +100,8 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             yield Label("Working directory (absolute, on the server)")
             yield Input(self.default_dir, placeholder="e.g. /workspace/project", id="working-dir")
             yield Checkbox("Ask me to confirm every action", id="confirm")
+            yield Label("Tools (from the server's catalog)", id="tools-label")
+            yield SelectionList[str](id="tools")
             yield Label("First message (optional)")
             yield TextArea(self.first_message, id="first-message")
             yield Static("", classes="error", id="error")
@@ -104,9 +111,36 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
 
     def on_mount(self) -> None:
         self.query_one("#model", Input).focus()
+        self.catalog_server: str | None = None
+        self.show_catalog(None, None)
+
+    def show_catalog(self, server: str | None, catalog: ToolCatalog | None) -> None:
+        """Offer the server's tools (those in its default set ticked); without a catalog the field is hidden and
+        the default set is used."""
+        tools = self.query_one("#tools", SelectionList)
+        offered = catalog.offerable if catalog is not None else []
+        self.catalog_server = server if offered else None
+        tools.clear_options()
+        for entry in offered:
+            tools.add_option((entry.name, entry.name, entry.in_default_set))
+        for widget in (tools, self.query_one("#tools-label", Label)):
+            widget.display = bool(offered)
+
+    def chosen_tools(self, server: str) -> tuple[str, ...] | None:
+        if self.catalog_server != server:
+            return None
+        return tuple(self.query_one("#tools", SelectionList).selected)
+
+    class ServerPicked(Message):
+        """Another server is picked: the app fetches its tool catalog."""
+
+        def __init__(self, server: str) -> None:
+            super().__init__()
+            self.server = server
 
     @on(Select.Changed, "#server")
     def _server_changed(self, event: Select.Changed) -> None:
+        self.post_message(self.ServerPicked(str(event.value)))
         form = self.defaults.get(str(event.value), {})
         for name, widget_id in zip(FORM_FIELDS, ("model", "base-url", "api-key-env", "working-dir"), strict=True):
             if name in form:
@@ -161,6 +195,7 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
                 working_dir=working_dir,
                 confirm=self.query_one("#confirm", Checkbox).value,
                 first_message=self.query_one("#first-message", TextArea).text,
+                tools=self.chosen_tools(str(server)),
             )
         )
 
