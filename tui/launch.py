@@ -55,4 +55,9 @@ def run_tui(args) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+            print(
+                "openhands-tui: the embedded demo server stopped with the app; nothing runs until the next start "
+                "(its conversations are kept; --reset-demo starts afresh).",
+                file=sys.stderr,
+            )
     return 0
