@@ -50,6 +50,7 @@ def server():
     srv.stop()
 
 
+@pytest.mark.timeout(300)  # a real app starting in tmux on a loaded machine
 def test_burst_typed_into_the_real_app_in_tmux_arrives_as_typed(server, tmp_path):
     cid = asyncio.run(_create(server.base_url))
     env = {f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "DATA", "CACHE")}
