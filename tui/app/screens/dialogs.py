@@ -22,7 +22,7 @@ NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
 .dialog .title { text-style: bold; width: 1fr; margin: 0; }
 .dialog Label { margin: 0; color: $text-muted; }
 .dialog .buttons { height: auto; align: right middle; margin: 1 0 0 0; }
-.dialog .buttons Button { margin: 0 0 0 1; height: 1; border: none; min-width: 10; }
+.dialog .buttons Button { margin: 0 0 0 1; }
 .dialog .error { color: $error; height: auto; }
 .dialog TextArea { height: 4; }
 /* One line per field (no tall borders), so the whole New-conversation form fits 80x24. */
