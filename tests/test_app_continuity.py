@@ -96,3 +96,22 @@ async def test_quitting_with_queued_messages_asks_and_says_where_they_go(demo_se
         await pilot.press("y")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_reopen_last_is_a_preference_and_continue_overrides_it(demo_server, tmp_path):
+    from tests.snapshot_apps.harness import Prefs
+
+    state = tmp_path / "state"
+    app = make_app(demo_server.base_url, tmp_path, state_dir=state)
+    async with app.run_test(size=SIZE) as pilot:
+        cid = await create(pilot, app)
+    off = Prefs()
+    off.reopen_last = False
+    app = make_app(demo_server.base_url, tmp_path, state_dir=state, preferences=off)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.fleet.entry("demo").state.value == "ok", what="listed")
+        await pilot.pause(0.3)
+        assert app.current is None, "not reopened with the preference off"
+    app = make_app(demo_server.base_url, tmp_path, state_dir=state, preferences=off, continue_last=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.current == ("demo", cid), what="--continue reopens it")

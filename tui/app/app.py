@@ -273,7 +273,7 @@ class OpenHandsApp(UserActions):
             return
         watched = self.watchlist.watched
         self.ui_state = UiState(
-            last_open=self.current,
+            last_open=self.current or self.ui_state.last_open,  # a run that opened nothing keeps the last one
             pinned=sorted(self.watchlist.pinned),
             unseen=sorted(self.watchlist.attention),
             queued=sorted(key for key, watch in watched.items() if watch.session.outbox.items),
