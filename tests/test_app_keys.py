@@ -243,3 +243,21 @@ async def test_approve_and_reject_from_the_list_use_the_conversations_keys_and_n
         await pilot.press("ctrl+y")
         await wait_for(pilot, lambda: session.status is not ExecutionStatus.WAITING_FOR_CONFIRMATION, 20, "approved")
         assert any("Approved" in n.message and "rm -rf build" in n.message for n in notifications(app))
+
+
+async def test_typing_in_the_list_starts_the_filter(seeded_server, tmp_path):
+    """Type to find: printable keys with no action of their own go to the filter, in order, even in a burst."""
+    app = make_app(seeded_server.base_url, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: len(app.fleet.entry("demo").conversations) >= 4, what="listed")
+        app.fleet_list.options.focus()
+        await pilot.pause()
+        await pilot.press("w", "a", "i", "t")  # "Waiting for your confirmation"
+        await pilot.pause()
+        assert app.fleet_list.filter_text == "wait"
+        visible = [
+            str(app.fleet_list.options.get_option_at_index(i).prompt)
+            for i in range(app.fleet_list.options.option_count)
+        ]
+        assert any("Waiting" in line for line in visible)
+        assert not any("LLM error" in line for line in visible)

@@ -156,3 +156,15 @@ def test_queued_messages_and_connection_show_in_the_row():
     session.outbox.add("later")
     row = wl.row(key("a"))
     assert row.queued == 1 and row.connection == "connecting"
+
+
+def test_a_conversation_followed_before_its_status_is_known_is_no_news_when_it_arrives():
+    """A pin followed again at start: its session starts UNKNOWN; the finished status it then reports is old."""
+    wl, _, _ = build(info("pinned", "finished"), auto_watch=False)
+    session = wl.watch(key("pinned"))
+    session.status = ExecutionStatus.UNKNOWN
+    wl.last_status[key("pinned")] = ExecutionStatus.UNKNOWN
+    assert wl.saw_status(key("pinned"), ExecutionStatus.FINISHED) is None
+    assert not wl.attention
+    assert wl.saw_status(key("pinned"), ExecutionStatus.RUNNING) is None
+    assert wl.saw_status(key("pinned"), ExecutionStatus.ERROR) is not None, "a real change afterwards is news"

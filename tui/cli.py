@@ -11,7 +11,8 @@ from typing import NoReturn
 
 EPILOG = """\
 servers:
-  --server URL or NAME (repeatable; NAME picks a server of the config file) with --session-key-env VAR, or OPENHANDS_TUI_SERVERS (comma-separated URLs)
+  --server URL or NAME (repeatable; NAME picks a server of the config file), each followed by its own
+  --session-key-env VAR (one given before any --server applies to all), or OPENHANDS_TUI_SERVERS (comma-separated URLs)
   with OPENHANDS_TUI_SESSION_KEY, or [[servers]] tables in the config file (openhands-tui config shows
   where). With none, the TUI starts its embedded demo server. Keys are read from environment variables,
   never from the command line.
@@ -71,21 +72,43 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
+class _ServerAction(argparse.Action):
+    """--server URL, remembering which key variable belongs to it (`server_key_envs`, parallel to `server`)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        namespace.server = [*(getattr(namespace, "server", None) or []), value]
+        namespace.server_key_envs = [*(getattr(namespace, "server_key_envs", None) or []), None]
+
+
+class _KeyEnvAction(argparse.Action):
+    """--session-key-env VAR applies to the --server before it; given before any --server, to all of them."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        per_server = list(getattr(namespace, "server_key_envs", None) or [])
+        if per_server:
+            per_server[-1] = value
+            namespace.server_key_envs = per_server
+        else:
+            namespace.session_key_env = value
+
+
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # Accepted before and after the verb: sub-parsers must not overwrite what the top level parsed.
     default = None if top else argparse.SUPPRESS
     parser.add_argument(
         "--server",
-        action="append",
+        action=_ServerAction,
         metavar="URL",
         default=default,
         help="agent server base URL, or the name of a configured server (repeatable)",
     )
     parser.add_argument(
         "--session-key-env",
+        action=_KeyEnvAction,
         metavar="VAR",
         default=default,
-        help="environment variable holding the servers' session API key",
+        help="environment variable holding the session API key of the --server before it (before any --server: "
+        "of every server)",
     )
 
 
@@ -98,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(parser, top=True)
     parser.add_argument("--version", action=_Version, help="print the version and exit")
+    parser.add_argument("--open", metavar="ID", default=None, help="TUI: open this conversation (id or unique prefix)")
+    parser.add_argument("--continue", dest="continue_last", action="store_true", help="TUI: reopen the last one")
+    parser.add_argument(
+        "--reset-demo", action="store_true", help="TUI: start the embedded demo server with no conversations"
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
 
     def verb(name: str, help_text: str, description: str | None = None, *, common: bool = True):

@@ -9,7 +9,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,8 @@ class ServerConfig:
     session_key: str | None = field(default=None, repr=False)  # never printed
     session_key_env: str | None = None
     embedded: bool = False  # the demo server this process started itself
+    default_model: str | None = None  # the New-conversation form's defaults (config file, per server)
+    default_workdir: str | None = None
 
 
 def normalize_url(url: str) -> str:
@@ -135,8 +137,10 @@ def resolve_servers(
     *,
     env: Mapping[str, str] | None = None,
     file_config: dict[str, Any] | None = None,
+    server_key_envs: list[str | None] | None = None,
 ) -> list[ServerConfig]:
-    """The servers to use. An empty list means: none configured (the app then starts the embedded server)."""
+    """The servers to use. An empty list means: none configured (the app then starts the embedded server).
+    `server_key_envs[i]` (from the command line) names the key variable of `cli_urls[i]`, else `session_key_env`."""
     env = os.environ if env is None else env
     taken: set[str] = set()
     servers: list[ServerConfig] = []
@@ -150,9 +154,10 @@ def resolve_servers(
         servers.append(ServerConfig(server_name, url, key, key_env))
 
     if cli_urls:
-        key = key_from_env(session_key_env, env)
-        for url in cli_urls:
-            add(url, key, session_key_env)
+        per_server = list(server_key_envs or [])
+        for n, url in enumerate(cli_urls):
+            var = (per_server[n] if n < len(per_server) else None) or session_key_env
+            add(url, key_from_env(var, env), var)
         return servers
     if env.get(ENV_SERVERS):
         key = key_from_env(session_key_env, env) if session_key_env else env.get(ENV_SESSION_KEY)
@@ -173,6 +178,13 @@ def resolve_servers(
         literal = entry.get("session_key")
         key = key_from_env(key_env, env) if key_env else (check_key(literal, "the config file") if literal else None)
         add(str(entry["url"]), key, key_env, entry.get("name"))
+        model, workdir = entry.get("default_model"), entry.get("default_workdir")
+        if isinstance(model, str) or isinstance(workdir, str):
+            servers[-1] = replace(
+                servers[-1],
+                default_model=model if isinstance(model, str) else None,
+                default_workdir=workdir if isinstance(workdir, str) else None,
+            )
     return servers
 
 
@@ -181,8 +193,10 @@ class Preferences:
     """Remembered between runs (written to the state directory)."""
 
     theme: str = "textual-dark"
-    bell: bool = True
+    bell: bool = False  # switchable from the palette
     notify_background: bool = True
+    reopen_last: bool = True  # open the conversation that was open when the app last quit
+    list_hide_below: int = 80  # columns: narrower than this the list hides itself while in a conversation
 
     @classmethod
     def path(cls) -> Path:

@@ -29,6 +29,8 @@ class Prefs:
         self.theme = theme
         self.bell = bell
         self.notify_background = True
+        self.reopen_last = True
+        self.list_hide_below = 80
         self.saved = 0
 
     def save(self) -> None:
@@ -48,7 +50,10 @@ def make_app(
     from tui.app.app import OpenHandsApp
 
     fleet = Fleet(
-        [ServerConfig(name, server_url, session_key)], state_dir=tmp_path, fast_poll=fast_poll, slow_poll=slow_poll
+        [ServerConfig(name, server_url, session_key, default_model="demo/scripted")],
+        state_dir=tmp_path,
+        fast_poll=fast_poll,
+        slow_poll=slow_poll,
     )
     return OpenHandsApp(fleet, preferences=kwargs.pop("preferences", Prefs()), **kwargs)
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tui.config import Preferences
     from tui.session import Fleet
 
 
-def run_app(fleet: Fleet, preferences: Preferences | None = None) -> int:
-    """Run the TUI on this fleet until the user quits (conversations keep running on their servers). Returns
-    the process exit code: non-zero when the app ended on an unhandled error."""
+def run_app(fleet: Fleet, preferences: Preferences | None = None, **options: Any) -> int:
+    """Run the TUI on this fleet until the user quits. `options`: `state_dir` (where the user was is kept),
+    `open_id` (a conversation id or unique prefix to open), `continue_last` (reopen the last one). Returns the
+    process exit code: non-zero when the app ended on an unhandled error."""
     from .app import OpenHandsApp
 
-    app = OpenHandsApp(fleet, preferences=preferences)
+    app = OpenHandsApp(fleet, preferences=preferences, **options)
     app.run()
     return app.return_code or 0
 

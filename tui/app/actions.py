@@ -161,7 +161,7 @@ ACTIONS: tuple[Action, ...] = (
         Section.ANYWHERE,
         applies=_busy,
         on_server=True,
-        priority=True,
+        priority=False,  # the message box handles ctrl+s itself, in order with what is typed
         palette="Stop & send",
     ),
     Action(
@@ -172,7 +172,6 @@ ACTIONS: tuple[Action, ...] = (
         Section.ANYWHERE,
         applies=lambda s: s.open,
         on_server=True,
-        priority=True,
         show=False,
         palette="Send / queue message",
     ),
@@ -200,7 +199,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "pause",
         "ctrl+t",
-        "Pause after step",
+        "Pause",
         "pause after the current step (a running tool finishes first)",
         Section.ANYWHERE,
         applies=lambda s: s.running and not s.pausing,
@@ -317,6 +316,15 @@ ACTIONS: tuple[Action, ...] = (
         palette="Focus conversation list",
     ),
     Action(
+        "toggle_list",
+        "f9",
+        "List",
+        "hide or show the conversation list (narrow terminals hide it while you are in a conversation)",
+        Section.ANYWHERE,
+        show=False,
+        palette="Hide / show the conversation list",
+    ),
+    Action(
         "focus_next",
         "",
         "Next",
@@ -349,7 +357,7 @@ ACTIONS: tuple[Action, ...] = (
         "quit",
         "ctrl+q",
         "Quit",
-        "quit (conversations keep running on the server)",
+        "quit (an agent server keeps running its conversations; the embedded demo stops with the app)",
         Section.ANYWHERE,
         show=False,
         priority=True,
@@ -526,7 +534,7 @@ ACTIONS: tuple[Action, ...] = (
         Section.INPUT,
         owner=Owner.INPUT,
         on_server=True,
-        priority=True,
+        priority=False,  # handled in MessageInput._on_key, in order with the characters
         key_display="⏎",
     ),
     Action("newline", "ctrl+j", "Newline", "new line in the message", Section.INPUT, owner=Owner.INPUT, show=False),
@@ -589,9 +597,8 @@ def key_hint(name: str) -> str:
 
 
 def input_placeholder() -> str:
-    return (
-        f"Message ({key_hint('submit')} send · {key_hint('newline')} newline · {key_hint('stop_and_send')} stop & send)"
-    )
+    # Short enough for an 80-column terminal with the list hidden.
+    return f"{key_hint('submit')} send · {key_hint('newline')} newline · {key_hint('stop_and_send')} stop & send"
 
 
 PRINTABLE = "".join(chr(c) for c in range(32, 127))  # what a stray keystroke or a paste can type

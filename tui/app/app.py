@@ -30,6 +30,7 @@ from tui.session import (
     ConversationSession,
     Fleet,
     FleetChange,
+    ServerState,
     SessionChange,
     WatchList,
     conv_key,
@@ -37,12 +38,13 @@ from tui.session import (
 from tui.session.attention import AttentionQueue
 from tui.session.watchlist import Key, Task, Watch
 
-from . import actions, render
+from . import actions, render, terminal_escapes
 from .actions import ActionState, Owner
 from .child_actions import ChildActions
 from .commands import ConversationCommands
+from .continuity import FILE_NAME, UiState, resolve_prefix
 from .messages import FleetChanged, OlderLoaded, SessionChanged
-from .textual_private import app_is_live, keymap_token
+from .textual_private import app_is_live, keymap_token, write_to_terminal
 from .user_actions import describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
@@ -81,8 +83,17 @@ class OpenHandsApp(ChildActions):
         clock: Callable[[], float] = time.time,
         auto_watch: bool = True,
         run_fleet: bool = True,
+        state_dir: Path | None = None,
+        open_id: str | None = None,
+        continue_last: bool = False,
     ) -> None:
         self.fleet = fleet
+        # Where the user was (continuity.py): loaded now, applied on mount, saved on every move that matters.
+        self.state_path = Path(state_dir) / FILE_NAME if state_dir is not None else None
+        self.ui_state, self._state_notice = UiState.load(self.state_path) if self.state_path else (UiState(), None)
+        self.histories: dict[Key, list[str]] = dict(self.ui_state.history)
+        reopen = continue_last or bool(getattr(preferences, "reopen_last", True))
+        self._pending_open: Key | str | None = open_id or (self.ui_state.last_open if reopen else None)
         self.preferences = preferences
         self.clock = clock
         self.run_fleet = run_fleet
@@ -92,6 +103,7 @@ class OpenHandsApp(ChildActions):
         self._unsubscribe_fleet: Callable[[], None] | None = None
         self._bindings_pending = False
         self._bindings_shown: tuple[object, ...] | None = None
+        self.list_choice: bool | None = None  # shown / hidden by f9; None: by the width
         self._tokens_posted = False  # a TOKENS change of the open conversation is on its way to the handler
         super().__init__()
         self.fleet_list = ConversationList(id="fleet", clock=clock)
@@ -118,6 +130,7 @@ class OpenHandsApp(ChildActions):
         self._unsubscribe_fleet = self.fleet.subscribe(self._fleet_change)
         if self.run_fleet:
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
+        self._restore_ui_state()
         self.refresh_fleet()
         # First run: nothing is open, so the list has the keys (arrows + enter open one right away).
         self.fleet_list.focus_rows()
@@ -127,6 +140,7 @@ class OpenHandsApp(ChildActions):
         self.post_message(FleetChanged(change))
 
     def on_unmount(self) -> None:
+        self.save_ui_state()
         if self._unsubscribe_fleet:
             self._unsubscribe_fleet()
         self.watchlist.unsubscribe_all()
@@ -167,6 +181,29 @@ class OpenHandsApp(ChildActions):
     def on_descendant_focus(self) -> None:
         if app_is_live(self):
             self.refresh_bindings()
+            self.place_list()
+
+    def on_resize(self) -> None:
+        self.place_list()
+
+    def place_list(self) -> None:
+        """Hide the list when asked (f9), or in a terminal narrower than the preference while the focus is in
+        the open conversation; it comes back whenever it gets the focus."""
+        hide_below = int(getattr(self.preferences, "list_hide_below", 80) or 0)
+        in_list = self.focused is not None and self.fleet_list in self.focused.ancestors_with_self
+        narrow = self.size.width < hide_below and self.current is not None
+        hidden = not in_list and (self.list_choice is False or (self.list_choice is None and narrow))
+        if self.screen_stack:
+            self.screen_stack[0].set_class(hidden, "-list-hidden")
+
+    def action_toggle_list(self) -> None:
+        shown = not self.screen_stack[0].has_class("-list-hidden")
+        self.list_choice = not shown
+        if shown and self.fleet_list in (self.focused.ancestors_with_self if self.focused else []):
+            self.view.focus_input()  # the focus leaves the list it hides
+        elif not shown:
+            self.fleet_list.focus_rows()
+        self.place_list()
 
     # ------------------------------------------------------------------ workers
 
@@ -217,6 +254,60 @@ class OpenHandsApp(ChildActions):
             self.notify(f"{title}: deleted on the server", title=key[0], severity="warning", markup=False)
             self.refresh_bindings()
 
+    # ------------------------------------------------------------------ where the user was
+
+    def _restore_ui_state(self) -> None:
+        state, names = self.ui_state, {entry.name for entry in self.fleet.servers}
+        if state.sort:
+            self.fleet_list.restore(state.sort, state.filter)
+        for key in state.pinned:
+            if key[0] in names:
+                self.watchlist.pinned.add(key)
+                self.watchlist.watch(key)
+        for key in state.queued:  # their queue is on disk: following them delivers it
+            if key[0] in names:
+                self.watchlist.watch(key)
+        self.watchlist.attention.update(key for key in state.unseen if key[0] in names)
+        if self._state_notice:
+            self.notify(self._state_notice, severity="warning", markup=False)
+
+    def save_ui_state(self) -> None:
+        if self.state_path is None:
+            return
+        watched = self.watchlist.watched
+        self.ui_state = UiState(
+            last_open=self.current or self.ui_state.last_open,  # a run that opened nothing keeps the last one
+            pinned=sorted(self.watchlist.pinned),
+            unseen=sorted(self.watchlist.attention),
+            queued=sorted(key for key, watch in watched.items() if watch.session.outbox.items),
+            sort=self.fleet_list.sort,
+            filter=self.fleet_list.filter_text,
+            history=self.histories,
+            new_conversation=self.ui_state.new_conversation,
+        )
+        self.ui_state.save(self.state_path)
+
+    def _open_pending(self) -> None:
+        """Open what the command line (`--open ID`) or the last run asked for, once the servers have listed it."""
+        target = self._pending_open
+        if target is None:
+            return
+        entries = self.fleet.servers
+        if isinstance(target, tuple):
+            entry = next((e for e in entries if e.name == target[0]), None)
+            if entry is None or target[1] in entry.conversations or entry.state is not ServerState.CONNECTING:
+                self._pending_open = None
+                if entry is not None and target[1] in entry.conversations:
+                    self.call_later(self.open_conversation, *target)
+            return
+        key, why = resolve_prefix(target, [(e.name, cid) for e in entries for cid in e.conversations])
+        if key is not None:
+            self._pending_open = None
+            self.call_later(self.open_conversation, *key)
+        elif all(e.state is not ServerState.CONNECTING for e in entries) or (why and "give more" in why):
+            self._pending_open = None
+            self.notify(why or "", severity="warning", markup=False)
+
     def refresh_fleet(self) -> None:
         servers, alerts = self.watchlist.rows()
         self.fleet_list.set_servers(servers)
@@ -225,6 +316,7 @@ class OpenHandsApp(ChildActions):
         self.view.refresh_snapshot()  # the title may have arrived with this poll
         self.refresh_bindings()
         self.update_attention()
+        self._open_pending()
 
     def update_row(self, key: Key) -> None:
         if self.watchlist.known(key):
@@ -237,13 +329,19 @@ class OpenHandsApp(ChildActions):
             return
         if self.screen.id == "attention":
             return  # the attention queue on screen already shows it
+        why = render.status_label(alert.status)
         self.notify(
-            f"{render.one_line(alert.title, 60)}: {render.status_label(alert.status)}",
+            f"{render.one_line(alert.title, 60)}: {why}",
             title=alert.key[0],
             severity="error" if alert.severe else "information",
             markup=False,
         )
-        if prefs is None or prefs.bell:
+        # A desktop notification through the terminal (reaches the user over SSH and through tmux).
+        escape = terminal_escapes.desktop_notification(
+            f"openhands-tui: {alert.key[0]}", f"{alert.title}: {why}", tmux=terminal_escapes.in_tmux()
+        )
+        write_to_terminal(self, escape)
+        if prefs is not None and prefs.bell:
             self.bell()
 
     # ------------------------------------------------------------------ sessions
@@ -309,18 +407,21 @@ class OpenHandsApp(ChildActions):
         pinned = self.watchlist.toggle_pin(key)
         self.notify("Pinned: followed in the background" if pinned else "Unpinned", markup=False)
         self.update_row(key)
+        self.save_ui_state()
 
     async def open_conversation(self, server: str, cid: str) -> None:
         key = (server, cid)
         session, previous = self.watchlist.open(key)
         self.fleet_list.select_key(conv_key(server, cid))
         await self.view.bind(session)
+        self.view.input.sent_history = self.histories.setdefault(key, [])  # per conversation, kept between runs
         self.view.focus_input()
         self.update_row(key)
         if previous is not None:
             self.update_row(previous)
         self.refresh_bindings()
         self.update_attention()
+        self.save_ui_state()
 
     # ------------------------------------------------------------------ older history, copy
 
@@ -357,6 +458,13 @@ class OpenHandsApp(ChildActions):
             self._counting.discard(key)
         if self.current == key and self.view.session is session:
             self.view.set_server_total(total)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52 as Textual sends it, and inside tmux its passthrough form too (to reach the outer terminal)."""
+        super().copy_to_clipboard(text)
+        wrapped = terminal_escapes.clipboard(text, tmux=terminal_escapes.in_tmux())
+        if wrapped:
+            write_to_terminal(self, wrapped)
 
     @on(EventLog.CopyRequested)
     def _copy(self, message: EventLog.CopyRequested) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "keymap_token",
     "notifications",
     "set_terminal_title",
+    "write_to_terminal",
 ]
 
 
@@ -48,6 +49,16 @@ def keymap_token(app: App[Any]) -> int:
 def notifications(app: App[Any]) -> list[Notification]:
     """The toasts the app holds now (`App._notifications`): what the user was told, for tests and diagnostics."""
     return list(app._notifications)
+
+
+def write_to_terminal(app: App[Any], data: str) -> bool:
+    """Write escape sequences straight to the terminal, as `App.copy_to_clipboard` does (`App._driver`);
+    False when there is no terminal (tests without a driver)."""
+    driver = app._driver
+    if driver is None:
+        return False
+    driver.write(data)
+    return True
 
 
 def crash(app: App[Any]) -> BaseException | None:

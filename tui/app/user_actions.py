@@ -11,6 +11,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App
+from textual.widgets import Select
 
 from tui.client import AgentServerError
 from tui.config import Preferences
@@ -19,6 +20,7 @@ from tui.session import ConversationSession, Fleet, WatchList, conv_key
 from tui.session.watchlist import Key
 
 from . import render
+from .continuity import UiState
 from .screens.dialogs import ConfirmScreen, NewConversation, NewConversationScreen, PromptScreen
 from .screens.help import HelpScreen
 from .widgets.conversation_list import ConversationList
@@ -35,6 +37,7 @@ def describe(error: BaseException) -> str:
 
 
 class UserActions(App[None]):
+    ui_state: UiState
     fleet: Fleet
     preferences: Preferences | None
     watchlist: WatchList
@@ -77,15 +80,19 @@ class UserActions(App[None]):
 
     @on(MessageInput.Submit)
     def _submit(self, message: MessageInput.Submit) -> None:
-        self.send(interrupt=message.interrupt)
+        # ctrl+s stops and sends only while a turn runs (else it is a plain send); the text is the message's.
+        stop = message.interrupt and self.applies("stop_and_send")
+        self.send(message.text, interrupt=stop)
 
-    def send(self, *, interrupt: bool = False) -> None:
+    def send(self, text: str, *, interrupt: bool = False) -> None:
+        """Send (or queue, or stop & send) exactly `text`: what the box held when the key was pressed."""
         session = self.session
-        if not self.view.draft.strip():
+        if not text.strip():
             if interrupt and session is not None:
                 self.action_interrupt()
             return
         if session is None:
+            self.view.input.restore(text)
             hint = (
                 "This conversation was deleted on the server; ctrl+n starts a new one."
                 if self.view.deleted
@@ -93,13 +100,25 @@ class UserActions(App[None]):
             )
             self.notify(hint, severity="warning", markup=False)
             return
-        self.do(session.submit(self.view.take_draft(), interrupt=interrupt), "send")
+        self.do(session.submit(text, interrupt=interrupt), "send")
+        self.save_ui_state()  # the input history
+
+    def save_ui_state(self) -> None:
+        raise NotImplementedError  # OpenHandsApp
+
+    def applies(self, action: str) -> bool:
+        raise NotImplementedError  # OpenHandsApp
+
+    def _send_draft(self, *, interrupt: bool) -> None:
+        """ctrl+s from outside the message box (no characters can be on their way to it)."""
+        text = self.view.take_draft() if self.view.draft.strip() else ""
+        self.send(text, interrupt=interrupt)
 
     def action_send_now(self) -> None:
-        self.send()
+        self._send_draft(interrupt=False)
 
     def action_stop_and_send(self) -> None:
-        self.send(interrupt=True)
+        self._send_draft(interrupt=True)
 
     def action_interrupt(self) -> None:
         if self.session is not None:
@@ -183,16 +202,54 @@ class UserActions(App[None]):
         if not servers:
             self.notify("No server configured.", severity="error", markup=False)
             return
-        session = self.session
-        model = session.info.model if session is not None and session.info is not None else ""
 
         def done(result: NewConversation | None) -> None:
             if result is not None:
                 self.do(self.create_conversation(result), "create")
 
         server = self.current[0] if self.current else None
-        screen = NewConversationScreen(servers, server=server, model=model, first_message=self.view.draft)
+        screen = NewConversationScreen(
+            servers, server=server, defaults=self.form_defaults(), first_message=self.view.draft
+        )
         self.push_screen(screen, done)
+        self._offer_tools(screen, server or servers[0])
+
+    @on(NewConversationScreen.ServerPicked)
+    def _server_picked(self, message: NewConversationScreen.ServerPicked) -> None:
+        if isinstance(self.screen, NewConversationScreen):
+            self._offer_tools(self.screen, message.server)
+
+    def _offer_tools(self, screen: NewConversationScreen, server: str) -> None:
+        """Fetch the server's tool catalog in the background and offer it in the form (if still open)."""
+
+        async def fetch() -> None:
+            try:
+                catalog = await self.fleet.tools_catalog(server)
+            except Exception:
+                catalog = None  # an older server, or none reachable: the default set
+            if screen.is_attached and screen.query_one("#server", Select).value == server:
+                screen.show_catalog(server, catalog)
+
+        self.run_worker(fetch(), group="catalog", exit_on_error=False)
+
+    def form_defaults(self) -> dict[str, dict[str, str]]:
+        """Per server: the last values used there, else the config file's defaults; the scripted model and a demo
+        folder only on the embedded demo server (a real server has no such model)."""
+        remembered = self.ui_state.new_conversation
+        session = self.session
+        result: dict[str, dict[str, str]] = {}
+        for entry in self.fleet.servers:
+            config = entry.config
+            form = {
+                "model": config.default_model or ("demo/scripted" if config.embedded else ""),
+                "working_dir": config.default_workdir or ("/workspace/demo" if config.embedded else ""),
+            }
+            if not form["model"] and session is not None and session.info is not None and self.current:
+                if self.current[0] == entry.name:
+                    form["model"] = session.info.model or ""  # the open conversation's, on the same server
+            form.update(remembered.get(entry.name, {}))
+            result[entry.name] = form
+        return result
 
     async def create_conversation(self, spec: NewConversation) -> None:
         request = StartConversationRequest.build(
@@ -201,8 +258,15 @@ class UserActions(App[None]):
             base_url=spec.base_url,
             api_key=spec.api_key,
             confirm=spec.confirm,
+            **({"tools": spec.tools} if spec.tools is not None else {}),
         )
         info = await self.fleet.create(spec.server, request)
+        self.ui_state.new_conversation[spec.server] = {  # remembered for this server (never the key itself)
+            "model": spec.model,
+            "base_url": spec.base_url or "",
+            "api_key_env": spec.api_key_env or "",
+            "working_dir": spec.working_dir,
+        }
         self.refresh_fleet()
         await self.open_conversation(spec.server, info.id)
         if spec.first_message.strip() and self.session is not None:
@@ -267,3 +331,33 @@ class UserActions(App[None]):
 
     def action_refresh(self) -> None:
         self.fleet.poke()
+
+    # ------------------------------------------------------------------ quitting
+
+    def quit_question(self) -> str | None:
+        """With messages still queued: what happens to them (None: nothing queued, quit at once)."""
+        queued = [
+            (key, len(w.session.outbox.items)) for key, w in self.watchlist.watched.items() if w.session.outbox.items
+        ]
+        if not queued:
+            return None
+        count = sum(n for _key, n in queued)
+        where = ", ".join(f"“{render.one_line(self.watchlist.title(key), 30)}” ({n})" for key, n in queued[:3])
+        embedded = {e.name for e in self.fleet.servers if e.config.embedded}
+        if any(key[0] in embedded for key, _n in queued):
+            fate = "The embedded demo server stops with the app: messages queued on it will not be sent."
+        else:
+            fate = "They stay queued on this computer and are sent when openhands-tui starts again."
+        return f"{count} message(s) still queued: {where}. {fate} Quit now?"
+
+    async def action_quit(self) -> None:
+        question = self.quit_question() if not isinstance(self.screen, ConfirmScreen) else None
+        if question is None:
+            self.exit()
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question, yes="Quit"), done)

@@ -77,16 +77,23 @@ def servers_from(args) -> list[ServerConfig]:
     values = list(getattr(args, "server", None) or [])
     key_env = getattr(args, "session_key_env", None)
     try:
+        envs = list(getattr(args, "server_key_envs", None) or [])  # parallel to --server: each URL's own key
         names = [v for v in values if "://" not in v]
         chosen: list[ServerConfig] = []
         if names:
             configured = {s.name: s for s in resolve_servers(None, key_env)}
             chosen = [configured[n] for n in names if n in configured]
-            values = [v for v in values if v not in configured]  # anything else is checked as a URL
-        if not values and not chosen:  # no --server: the environment, else the config file
+        urls = [
+            (v, envs[n] if n < len(envs) else None)
+            for n, v in enumerate(values)
+            if "://" in v or v not in {c.name for c in chosen}
+        ]
+        if not urls and not chosen:  # no --server: the environment, else the config file
             servers = resolve_servers(None, key_env)
         else:
-            servers = (resolve_servers(values, key_env) if values else []) + chosen
+            servers = (
+                resolve_servers([u for u, _ in urls], key_env, server_key_envs=[e for _, e in urls]) if urls else []
+            ) + chosen
     except ConfigError as error:
         raise VerbError(str(error), EXIT_USAGE) from error
     if not servers:

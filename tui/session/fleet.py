@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from tui.client import AgentClient, AgentServerError, Dormant, Unauthorized, Unreachable
+from tui.client import AgentClient, AgentServerError, Dormant, NotFound, Unauthorized, Unreachable
 from tui.config import ServerConfig
-from tui.protocol import ChildConversation, ConversationInfo, ExecutionStatus, ServerInfo, StartConversationRequest
+from tui.protocol import (
+    ChildConversation,
+    ConversationInfo,
+    ExecutionStatus,
+    ServerInfo,
+    StartConversationRequest,
+    ToolCatalog,
+)
 
 from .conversation import ConversationSession
 from .outbox import OutboxStore
@@ -289,6 +296,13 @@ class Fleet:
     async def changes(self, server_name: str, conversation_id: str, working_dir: str) -> list[FileChange]:
         """What the agent changed under its working directory, each file with its hunks (1.58 git routes)."""
         return await load_changes(self.client(server_name), conversation_id, working_dir)
+
+    async def tools_catalog(self, server_name: str) -> ToolCatalog | None:
+        """The tools a server offers for a new conversation (agent server 1.58); None when it has no catalog."""
+        try:
+            return await self.client(server_name).tools_catalog()
+        except NotFound:
+            return None
 
     async def count_events(self, server_name: str, conversation_id: str) -> int:
         """How many events the server holds for a conversation."""

@@ -72,6 +72,7 @@ class ServerRow:
     message: str = ""
     retry_at: float | None = None
     conversations: list[ConvRow] = field(default_factory=list)
+    embedded: bool = False  # the demo server this process started (scripted agent, no LLM)
 
 
 def conv_key(server: str, cid: str) -> str:
@@ -295,7 +296,9 @@ class WatchList:
         servers: list[ServerRow] = []
         alerts: list[Alert] = []
         for entry in self.fleet.servers:
-            server = ServerRow(entry.name, entry.state.value, entry.message, entry.retry_at)
+            server = ServerRow(
+                entry.name, entry.state.value, entry.message, entry.retry_at, embedded=entry.config.embedded
+            )
             for cid, info in entry.conversations.items():
                 key = (entry.name, cid)
                 if self.auto_watch and (
@@ -313,7 +316,8 @@ class WatchList:
         """Track status transitions; one into a status that needs the user, not on screen, is an alert."""
         previous = self.last_status.get(key)
         self.last_status[key] = status
-        if previous is None or previous == status or status is ExecutionStatus.UNKNOWN:
+        # The first real status seen (a session starts UNKNOWN, e.g. a pin followed again at start) is no news.
+        if previous in (None, ExecutionStatus.UNKNOWN) or previous == status or status is ExecutionStatus.UNKNOWN:
             return None
         if not status.needs_attention() or key == self.current:
             return None

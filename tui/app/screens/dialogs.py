@@ -9,19 +9,32 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+
+from tui.protocol import ToolCatalog
 
 DIALOG_CSS = """
 NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }
 .dialog { width: 72; max-width: 95%; height: auto; max-height: 95%; border: thick $accent; background: $surface;
           padding: 0 1; }
-.dialog .title { text-style: bold; width: 1fr; margin: 0 0 1 0; }
-.dialog Label { margin: 1 0 0 0; color: $text-muted; }
+.dialog .title { text-style: bold; width: 1fr; margin: 0; }
+.dialog Label { margin: 0; color: $text-muted; }
 .dialog .buttons { height: auto; align: right middle; margin: 1 0 0 0; }
 .dialog .buttons Button { margin: 0 0 0 1; }
 .dialog .error { color: $error; height: auto; }
-.dialog TextArea { height: 5; }
+.dialog TextArea { height: 4; }
+/* One line per field (no tall borders), so the whole New-conversation form fits 80x24. */
+.dialog Input { height: 1; border: none; padding: 0 1; background: $boost; }
+.dialog Input:focus { background: $accent 35%; }
+.dialog SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
+.dialog Select:focus > SelectCurrent { background: $accent 35%; }
+.dialog Checkbox { border: none; padding: 0; height: 1; margin: 1 0 0 0; }
+.dialog Checkbox:focus { background: $accent 35%; }
+.dialog TextArea { border: none; background: $boost; }
+.dialog TextArea:focus { background: $accent 20%; }
+.dialog SelectionList { height: auto; max-height: 6; border: none; padding: 0; background: $boost; }
 """
 
 
@@ -35,9 +48,16 @@ class NewConversation:
     working_dir: str
     confirm: bool
     first_message: str
+    tools: tuple[str, ...] | None = None  # chosen from the server's catalog (None: the default set)
+
+
+FORM_FIELDS = ("model", "base_url", "api_key_env", "working_dir")
 
 
 class NewConversationScreen(ModalScreen[NewConversation | None]):
+    """The form; `defaults[server]` fills it (the last values used on that server, else its config defaults) and
+    is applied again when another server is picked."""
+
     SCOPED_CSS = False
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Create", priority=True)]
@@ -47,15 +67,18 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
         servers: list[str],
         *,
         server: str | None = None,
-        model: str = "",
-        working_dir: str = "",
+        defaults: dict[str, dict[str, str]] | None = None,
         first_message: str = "",
     ) -> None:
         super().__init__()
         self.servers = servers
         self.default_server = server if server in servers else (servers[0] if servers else None)
-        self.default_model = model or os.environ.get("OPENHANDS_TUI_MODEL", "") or "demo/scripted"
-        self.default_dir = working_dir or os.getcwd()
+        self.defaults = defaults or {}
+        form = self.defaults.get(self.default_server or "", {})
+        self.default_model = form.get("model", "")
+        self.default_dir = form.get("working_dir", "")
+        self.default_base_url = form.get("base_url", "")
+        self.default_key_env = form.get("api_key_env", "")
         self.first_message = first_message
 
     def compose(self) -> ComposeResult:
@@ -69,14 +92,16 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
                 id="server",
             )
             yield Label("Model")
-            yield Input(self.default_model, id="model")
+            yield Input(self.default_model, placeholder="e.g. anthropic/claude-sonnet-4-5", id="model")
             yield Label("LLM base URL (optional)")
-            yield Input("", placeholder="https://…", id="base-url")
-            yield Label("API key: name of an environment variable (the key itself is never typed here)")
-            yield Input("", placeholder="e.g. LLM_API_KEY", id="api-key-env")
-            yield Label("Working directory (on the server)")
-            yield Input(self.default_dir, id="working-dir")
+            yield Input(self.default_base_url, placeholder="https://…", id="base-url")
+            yield Label("LLM API key: the name of an environment variable (not the key)")
+            yield Input(self.default_key_env, placeholder="e.g. LLM_API_KEY", id="api-key-env")
+            yield Label("Working directory (absolute, on the server)")
+            yield Input(self.default_dir, placeholder="e.g. /workspace/project", id="working-dir")
             yield Checkbox("Ask me to confirm every action", id="confirm")
+            yield Label("Tools (from the server's catalog)", id="tools-label")
+            yield SelectionList[str](id="tools")
             yield Label("First message (optional)")
             yield TextArea(self.first_message, id="first-message")
             yield Static("", classes="error", id="error")
@@ -86,6 +111,40 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
 
     def on_mount(self) -> None:
         self.query_one("#model", Input).focus()
+        self.catalog_server: str | None = None
+        self.show_catalog(None, None)
+
+    def show_catalog(self, server: str | None, catalog: ToolCatalog | None) -> None:
+        """Offer the server's tools (those in its default set ticked); without a catalog the field is hidden and
+        the default set is used."""
+        tools = self.query_one("#tools", SelectionList)
+        offered = catalog.offerable if catalog is not None else []
+        self.catalog_server = server if offered else None
+        tools.clear_options()
+        for entry in offered:
+            tools.add_option((entry.name, entry.name, entry.in_default_set))
+        for widget in (tools, self.query_one("#tools-label", Label)):
+            widget.display = bool(offered)
+
+    def chosen_tools(self, server: str) -> tuple[str, ...] | None:
+        if self.catalog_server != server:
+            return None
+        return tuple(self.query_one("#tools", SelectionList).selected)
+
+    class ServerPicked(Message):
+        """Another server is picked: the app fetches its tool catalog."""
+
+        def __init__(self, server: str) -> None:
+            super().__init__()
+            self.server = server
+
+    @on(Select.Changed, "#server")
+    def _server_changed(self, event: Select.Changed) -> None:
+        self.post_message(self.ServerPicked(str(event.value)))
+        form = self.defaults.get(str(event.value), {})
+        for name, widget_id in zip(FORM_FIELDS, ("model", "base-url", "api-key-env", "working-dir"), strict=True):
+            if name in form:
+                self.query_one(f"#{widget_id}", Input).value = form[name]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -112,10 +171,13 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             error.update("Pick a server.")
             return
         if not model:
-            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5).")
+            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5): the server has no default.")
             return
         if not working_dir:
-            error.update("A working directory is needed.")
+            error.update("A working directory is needed (an absolute path on the server, e.g. /workspace/project).")
+            return
+        if not working_dir.startswith("/"):
+            error.update(f"The working directory must be an absolute path on the server, not {working_dir!r}.")
             return
         api_key = None
         if key_env:
@@ -133,6 +195,7 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
                 working_dir=working_dir,
                 confirm=self.query_one("#confirm", Checkbox).value,
                 first_message=self.query_one("#first-message", TextArea).text,
+                tools=self.chosen_tools(str(server)),
             )
         )
 
@@ -160,7 +223,10 @@ class PromptScreen(ModalScreen[str | None]):
                 yield Button("OK", variant="primary", id="ok")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        box = self.query_one(Input)
+        box.select_on_focus = False  # the first key typed must not replace the whole text
+        box.focus()
+        box.cursor_position = len(box.value)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

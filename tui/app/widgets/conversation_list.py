@@ -24,7 +24,7 @@ from tui.protocol import ExecutionStatus
 from tui.session import ConvRow, ServerRow, conv_key, split_key
 
 from .. import render
-from ..actions import Owner, bindings
+from ..actions import ACTIONS, Owner, bindings
 from ..render import styled
 from ..textual_private import LineOptionList
 
@@ -61,6 +61,10 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     style = _SERVER_STYLE.get(state, "")
     if state == "ok":
         grid.add_row(name, Text(f"{len(row.conversations)}", style=style))
+        if row.embedded:  # the first screen says what this is and how to leave it
+            hint = Text("  scripted demo, no LLM · a real server: openhands-tui --server URL", style="dim italic")
+            hint.overflow = "fold"
+            return Group(grid, hint)
         return grid
     if state == "unreachable":
         detail = "unreachable"
@@ -85,7 +89,8 @@ ServerSig = tuple[str, str, str, int | None, int]
 def _server_sig(row: ServerRow, now: float) -> ServerSig:
     """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
     retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
-    return row.name, row.state, row.message if row.state == "error" else "", retry, len(row.conversations)
+    state = row.state + ("+embedded" if row.embedded else "")
+    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations)
 
 
 def children_summary(statuses: tuple[ExecutionStatus, ...], width: int = 0) -> Text:
@@ -191,6 +196,19 @@ HOLD_ORDER = 2.0
 NAV_KEYS = frozenset({"up", "down", "k", "j", "pageup", "pagedown", "home", "end"})
 
 
+# Keys that act in the list (its own, the rows', the app's, moving): every other character starts the filter.
+_BOUND_KEYS = (
+    NAV_KEYS
+    | {"space", "question_mark", "slash"}
+    | {
+        key
+        for action in ACTIONS
+        if action.owner in (Owner.APP, Owner.LIST, Owner.OPTIONS)
+        for key in action.keys.split(",")
+    }
+)
+
+
 class ConversationList(Vertical):
     """Filterable, sortable list of conversations grouped by server."""
 
@@ -245,7 +263,7 @@ class ConversationList(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self._counts
-        yield FilterInput(placeholder="filter (esc to clear)", id="fleet-filter")
+        yield FilterInput(placeholder="filter (esc to clear)", id="fleet-filter", select_on_focus=False)
         yield self._options
 
     def on_mount(self) -> None:
@@ -338,6 +356,16 @@ class ConversationList(Vertical):
     def on_key(self, event: events.Key) -> None:
         if event.key in NAV_KEYS and self._options.has_focus:
             self._navigated_at = time.monotonic()
+        elif event.is_printable and event.character and event.key not in _BOUND_KEYS:
+            # Type to find: a character no key is bound to starts the filter with it. Keys of a burst that were
+            # already on their way to the rows land here too, after the focus moved: they go to the filter, in order.
+            event.stop()
+            event.prevent_default()
+            box = self.query_one("#fleet-filter", Input)
+            self.add_class("-filtering")
+            box.value = box.value + event.character
+            box.cursor_position = len(box.value)
+            box.focus()
 
     def _holding(self) -> bool:
         """The user is moving through the list: rows keep their places for a moment (a conversation that just
@@ -564,6 +592,16 @@ class ConversationList(Vertical):
         self.remove_class("-filtering")
         self._rebuild()
         self.options.focus()
+
+    def restore(self, sort: str, filter_text: str) -> None:
+        """The sort and filter of the last run."""
+        if sort in SORTS:
+            self.sort = sort
+        if filter_text:
+            self.filter_text = filter_text
+            self.query_one("#fleet-filter", Input).value = filter_text
+            self.add_class("-filtering")
+        self._rebuild()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]

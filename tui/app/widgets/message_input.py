@@ -1,12 +1,20 @@
 """The prompt: a multi-line TextArea where Enter submits and ctrl+j inserts a newline; up/down at the first/last
-line walk the history of sent messages."""
+line walk the history of sent messages.
+
+Submitting is atomic: Enter and ctrl+s are handled in this widget's own key handler, in order with the characters
+typed before and after them (a priority binding would run before the characters still queued for the box, so a
+burst `a⏎b⏎` would send `ab`). The text is taken from the box at that moment and travels in the message.
+"""
 
 from __future__ import annotations
 
+from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
 from ..actions import Owner, bindings, input_placeholder
+
+SUBMIT_KEYS = ("enter", "ctrl+s")
 
 
 class MessageInput(TextArea):
@@ -18,6 +26,9 @@ class MessageInput(TextArea):
     BINDINGS = bindings(Owner.INPUT)
 
     class Submit(Message):
+        """`text` is what the box held when the key was pressed; `interrupt` is ctrl+s (stop & send when the agent
+        is busy, else a plain send)."""
+
         def __init__(self, text: str, interrupt: bool = False) -> None:
             super().__init__()
             self.text = text
@@ -32,8 +43,28 @@ class MessageInput(TextArea):
     def on_mount(self) -> None:
         self.placeholder = input_placeholder()
 
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in SUBMIT_KEYS:
+            event.stop()
+            event.prevent_default()
+            self._submit(interrupt=event.key != "enter")
+            return
+        await super()._on_key(event)
+
+    def _submit(self, *, interrupt: bool) -> None:
+        """Take the box's text now (empty: nothing to send, but ctrl+s still interrupts)."""
+        text = self.take() if self.text.strip() else ""
+        if text or interrupt:
+            self.post_message(self.Submit(text, interrupt))
+
     def action_submit(self) -> None:
-        self.post_message(self.Submit(self.text))
+        self._submit(interrupt=False)
+
+    def restore(self, text: str) -> None:
+        """Put back a message that could not be sent (nothing typed since is overwritten)."""
+        if not self.text.strip():
+            self.load_text(text)
+            self.move_cursor(self.document.end)
 
     def take(self) -> str:
         """Clear the box and remember the text in the history."""

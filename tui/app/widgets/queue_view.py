@@ -95,8 +95,17 @@ class QueueView(OptionList):
             self.post_message(self.Remove(item.id))
 
     def action_move(self, delta: int) -> None:
+        """Move the highlighted item; the highlight moves with it, so `J J` moves it two places. The new order is
+        shown at once (the session's snapshot then confirms it), so a second key in a burst acts on it too."""
         item = self._current()
-        if item is not None:
-            self.post_message(self.Move(item.id, delta))
-            if self.highlighted is not None:
-                self.highlighted = max(0, min(len(self.items) - 1, self.highlighted + delta))
+        if item is None:
+            return
+        index = self.items.index(item)
+        target = max(0, min(len(self.items) - 1, index + delta))
+        if target == index:
+            return
+        self.post_message(self.Move(item.id, target - index))
+        items = list(self.items)
+        items.insert(target, items.pop(index))
+        self.set_items(tuple(items), self.hold)
+        self.highlighted = target

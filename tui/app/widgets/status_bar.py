@@ -16,18 +16,55 @@ from .. import render
 from ..snapshot import ConversationSnapshot
 
 
-def status_text(data: ConversationSnapshot, now: float) -> Text:
+def status_text(data: ConversationSnapshot, now: float, width: int = 0) -> Text:
+    """The line; with a `width`, the least important parts go first (model, server, tokens) until it fits."""
+    parts = _parts(data, now)
+    if width > 0:
+        for drop in ("model", "server", "usage"):
+            if _joined(parts).cell_len <= width:
+                break
+            parts = [(name, part) for name, part in parts if name != drop]
+    return _joined(parts)
+
+
+def _joined(parts: list[tuple[str, Text]]) -> Text:
     text = Text()
+    for n, (name, part) in enumerate(parts):
+        if n and name != "model":  # the model follows the server's name after a space (in its own part)
+            text.append(" │ ", style="dim")
+        text.append_text(part)
+    return text
+
+
+def _parts(data: ConversationSnapshot, now: float) -> list[tuple[str, Text]]:
+    status = Text()
     if data.interrupting:
-        text.append("■ interrupting…", style="bold yellow")
+        status.append("■ interrupting…", style="bold yellow")
     elif data.pausing and data.status is ExecutionStatus.RUNNING:
-        text.append("‖ pausing after this step…", style="bold yellow")
+        status.append("‖ pausing after this step…", style="bold yellow")
     else:
-        text.append_text(render.status_glyph(data.status, now))
-        text.append(" " + render.status_label(data.status), style=render.STATUS_STYLE.get(data.status, ""))
+        status.append_text(render.status_glyph(data.status, now))
+        status.append(" " + render.status_label(data.status), style=render.STATUS_STYLE.get(data.status, ""))
     if data.turn_started and (data.status is ExecutionStatus.RUNNING or data.interrupting):
-        text.append(f" {render.duration(now - data.turn_started)}", style="bold")
-    text.append(" │ ", style="dim")
+        status.append(f" {render.duration(now - data.turn_started)}", style="bold")
+    parts = [("status", status), ("connection", _connection(data, now))]
+    usage = data.usage
+    if usage.total_tokens or usage.cost:
+        line = Text(f"{render.tokens(usage.total_tokens)} tok")
+        c = render.cost(usage.cost)
+        if c:
+            line.append(" " + c)
+        parts.append(("usage", line))
+    if data.queue:
+        parts.append(("queue", Text(f"queue {len(data.queue)}", style="bold cyan")))
+    parts.append(("server", Text(render.one_line(data.server, 30), style="dim")))
+    if data.model:
+        parts.append(("model", Text(" " + render.one_line(data.model, 30), style="dim italic")))
+    return parts
+
+
+def _connection(data: ConversationSnapshot, now: float) -> Text:
+    text = Text()
     conn = data.connection
     if data.deleted:
         text.append("✗ deleted on the server", style="bold red")
@@ -47,20 +84,6 @@ def status_text(data: ConversationSnapshot, now: float) -> Text:
             text.append(": " + render.one_line(data.connection_reason, 60), style="red")
     else:
         text.append("… " + conn.value, style="dim")
-    usage = data.usage
-    if usage.total_tokens or usage.cost:
-        text.append(" │ ", style="dim")
-        text.append(f"{render.tokens(usage.total_tokens)} tok", style="")
-        c = render.cost(usage.cost)
-        if c:
-            text.append(" " + c, style="")
-    if data.queue:
-        text.append(" │ ", style="dim")
-        text.append(f"queue {len(data.queue)}", style="bold cyan")
-    text.append(" │ ", style="dim")
-    text.append(render.one_line(data.server, 30), style="dim")
-    if data.model:
-        text.append(" " + render.one_line(data.model, 30), style="dim italic")
     return text
 
 
@@ -80,10 +103,16 @@ class StatusBar(Static):
         self.set_interval(1.0, self._tick)  # the turn time shows seconds
 
     def watch_snapshot(self, snapshot: ConversationSnapshot) -> None:
-        self._show(self._text())
+        self._show(self._fitted())
 
-    def _text(self) -> Text:
-        return status_text(self.snapshot, self._clock()) if self.snapshot.open else Text()
+    def on_resize(self) -> None:
+        self._show(self._fitted())
+
+    def _text(self, width: int = 0) -> Text:
+        return status_text(self.snapshot, self._clock(), width) if self.snapshot.open else Text()
+
+    def _fitted(self) -> Text:
+        return self._text(self.content_region.width)
 
     def _show(self, text: Text) -> None:
         """Repaint only when the line changed; never a layout (the bar is one fixed-height line)."""
@@ -95,7 +124,7 @@ class StatusBar(Static):
     def _tick(self) -> None:
         d = self.snapshot
         if d.status is ExecutionStatus.RUNNING or d.connection is ConnectionState.RECONNECTING or d.interrupting:
-            self._show(self._text())
+            self._show(self._fitted())
 
     @property
     def plain(self) -> str:
