@@ -162,7 +162,7 @@ def test_a_conversation_followed_before_its_status_is_known_is_no_news_when_it_a
     """A pin followed again at start: its session starts UNKNOWN; the finished status it then reports is old."""
     wl, _, _ = build(info("pinned", "finished"), auto_watch=False)
     session = wl.watch(key("pinned"))
-    session.status = ExecutionStatus.UNKNOWN
+    session.rules.status = ExecutionStatus.UNKNOWN
     wl.last_status[key("pinned")] = ExecutionStatus.UNKNOWN
     assert wl.saw_status(key("pinned"), ExecutionStatus.FINISHED) is None
     assert not wl.attention

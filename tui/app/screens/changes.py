@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.protocol import ExecutionStatus
+from tui.session import Turn
 from tui.session.review import DiffLine, FileChange, LineKind, comment_message, unsupported_reason
 from tui.session.watchlist import Key
 
@@ -74,7 +74,8 @@ class ChangesScreen(Screen[None]):
         self.conversation_title = title
         self.files: list[FileChange] = []
         self._fetching = False
-        self._last_status: ExecutionStatus | None = None
+        self._last_turn: Turn | None = None
+        self._last_active = False
 
     @property
     def oh_app(self) -> OpenHandsApp:
@@ -91,6 +92,9 @@ class ChangesScreen(Screen[None]):
     def on_mount(self) -> None:
         self._set_title()
         self.action_reload()
+        session = self.oh_app.watchlist.session(self.key)
+        if session is not None:  # the turn at the first load: one that ends from here on means a reload
+            self._last_turn, self._last_active = session.turn, session.turn.active
         self.set_interval(WATCH_SECONDS, self._watch_turn)
 
     def _set_title(self) -> None:
@@ -112,12 +116,15 @@ class ChangesScreen(Screen[None]):
             note.update(Text(text))
 
     def _watch_turn(self) -> None:
-        """Reload when the agent's turn ends (it may have changed more files)."""
+        """Reload when the agent's turn ends (it may have changed more files). Every turn is a new `Turn`, so a
+        turn that began and ended between two looks is seen too."""
         session = self.oh_app.watchlist.session(self.key)
-        status = session.status if session is not None else None
-        if self._last_status is not None and status not in (self._last_status, ExecutionStatus.RUNNING):
-            self.action_reload()  # a turn ended (even one that began and ended between two looks)
-        self._last_status = status
+        turn = session.turn if session is not None else None
+        if turn is not None and self._last_turn is not None and not turn.active:
+            if turn is not self._last_turn or self._last_active:
+                self.action_reload()
+        self._last_turn = turn
+        self._last_active = turn.active if turn is not None else False
 
     def action_reload(self) -> None:
         if not self._fetching:
