@@ -431,6 +431,176 @@ async def fleet_idle_cpu(url: str, seconds: float) -> dict:
             return {"cpu_pct": 100 * (cpu_seconds() - c0) / (time.perf_counter() - t0), "watched": len(app.watched)}
 
 
+# ------------------------------------------------------------------------------------------- memory
+
+
+def _census(top: int = 0) -> dict[str, int]:
+    """Live objects by type name after a full collection (the gc-tracked ones: containers, instances)."""
+    import collections
+    import gc
+
+    gc.collect()
+    counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+    return dict(counts.most_common(top) if top else counts)
+
+
+def _widget_census(app) -> dict[str, Any]:
+    """Widgets alive vs widgets in the DOM, by class: what is alive but detached is kept by a reference."""
+    import collections
+    import gc
+
+    from textual.widget import Widget
+
+    gc.collect()
+    in_dom = {id(w) for screen in app.screen_stack for w in screen.walk_children(with_self=True)}
+    alive: collections.Counter = collections.Counter()
+    detached: collections.Counter = collections.Counter()
+    for o in gc.get_objects():
+        if isinstance(o, Widget):
+            name = type(o).__name__
+            alive[name] += 1
+            if id(o) not in in_dom:
+                detached[name] += 1
+    return {"alive": dict(alive.most_common(15)), "detached": dict(detached.most_common(15))}
+
+
+def _holders(obj, depth: int = 6) -> list[str]:
+    """One chain of referrers from `obj` up to something named (a module dict, a class, the app): who keeps it."""
+    import gc
+    import types
+
+    chain, seen = [], {id(obj)}
+    current = obj
+    for _ in range(depth):
+        refs = [
+            r
+            for r in gc.get_referrers(current)
+            if id(r) not in seen and not isinstance(r, types.FrameType) and r is not chain
+        ]
+        if not refs:
+            break
+        # Prefer the referrer that is not a bound method/cell of our own probing.
+        ref = refs[0]
+        seen.add(id(ref))
+        desc = type(ref).__qualname__
+        if isinstance(ref, dict):
+            keys = [k for k, v in ref.items() if v is current][:1]
+            desc += f"[{keys[0]!r}]" if keys else ""
+        elif isinstance(ref, (list, tuple)):
+            desc += f"(len {len(ref)})"
+        chain.append(desc)
+        current = ref
+    return chain
+
+
+async def _turn(app, pilot, session, text: str, timeout: float = 60) -> None:
+    """One turn as a person does it: type into the message box, press enter, wait until the turn settled."""
+    from tests.snapshot_apps.harness import wait_for
+
+    settled = len(session.settled)
+    box = app.view.input
+    box.focus()
+    box.load_text(text)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: len(session.settled) > settled, timeout, "turn settled")
+
+
+async def memory_ui(
+    url: str, cid: str, turns: int, marks: list[int], census: bool = False, text: str = "[text]"
+) -> dict:
+    """RSS of the app with one conversation open while a person runs `turns` short turns in it, at each mark
+    (after a full collection). With `census`: objects by type, widgets alive vs in the DOM, what holds a detached
+    widget, and a tracemalloc diff between the first non-zero mark and the last."""
+    import gc
+    import tempfile
+    import tracemalloc
+
+    curve: dict[int, float] = {}
+    censuses: dict[int, Any] = {}
+    snapshots: dict[int, Any] = {}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = _app(url, tmp)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _open(app, pilot, cid)
+            session = app.session
+            await pilot.pause(0.5)
+            if census:
+                tracemalloc.start(8)
+            for n in range(turns + 1):
+                if n in marks:
+                    await pilot.pause(0.2)
+                    gc.collect()
+                    curve[n] = rss_mb()
+                    if census:
+                        censuses[n] = {"types": _census(), "widgets": _widget_census(app)}
+                        snapshots[n] = tracemalloc.take_snapshot()
+                if n < turns:
+                    await _turn(app, pilot, session, text)
+            result: dict[str, Any] = {
+                "rss_mb": curve,
+                "growth_mb": curve[max(curve)] - curve[min(curve)],
+                "seconds": time.perf_counter() - t0,
+                "events": len(session.timeline),
+                "log_items_mounted": len(app.view.log_widget.children),
+            }
+            if census:
+                first, last = sorted(censuses)[1 if len(censuses) > 1 else 0], max(censuses)
+                a, b = censuses[first]["types"], censuses[last]["types"]
+                per_turn = max(1, last - first)
+                grown = sorted(((b.get(k, 0) - a.get(k, 0), k) for k in set(a) | set(b)), reverse=True)[:30]
+                result["census_turns"] = [first, last]
+                result["objects_grown"] = {k: {"total": d, "per_turn": round(d / per_turn, 1)} for d, k in grown}
+                result["widgets"] = {n: censuses[n]["widgets"] for n in sorted(censuses)}
+                stats = snapshots[last].compare_to(snapshots[first], "traceback")
+                result["tracemalloc_top"] = [
+                    {
+                        "kb": round(s.size_diff / 1024, 1),
+                        "blocks": s.count_diff,
+                        "where": [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in s.traceback][-4:],
+                    }
+                    for s in stats[:15]
+                ]
+                from textual.widget import Widget
+
+                gc.collect()
+                in_dom = {id(w) for screen in app.screen_stack for w in screen.walk_children(with_self=True)}
+                holders = {}
+                for o in gc.get_objects():
+                    if isinstance(o, Widget) and id(o) not in in_dom and type(o).__name__ not in holders:
+                        holders[type(o).__name__] = _holders(o)
+                result["detached_widget_holders"] = holders
+            await quiet_exit(app)
+    return result
+
+
+async def memory_session(url: str, cid: str, turns: int, marks: list[int], text: str = "[text]") -> dict:
+    """The baseline: the same turns through a ConversationSession alone (socket, timeline, outbox; no Textual)."""
+    import gc
+    import tempfile
+
+    from tui.client import AgentClient
+    from tui.session import ConversationSession
+
+    curve: dict[int, float] = {}
+    with tempfile.TemporaryDirectory():
+        async with AgentClient(url) as client:
+            session = ConversationSession(client, cid, history_tail=300)
+            task = asyncio.create_task(session.run())
+            await session.wait_live(20)
+            for n in range(turns + 1):
+                if n in marks:
+                    await asyncio.sleep(0.2)
+                    gc.collect()
+                    curve[n] = rss_mb()
+                if n < turns:
+                    item = await session.submit(text)
+                    await session.wait_until(lambda item=item: item.id in session.settled, 60)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    return {"rss_mb": curve, "growth_mb": curve[max(curve)] - curve[min(curve)], "events": len(session.timeline)}
+
+
 def main() -> None:
     name, raw = sys.argv[1], sys.argv[2]
     result = asyncio.run(globals()[name](**json.loads(raw)))

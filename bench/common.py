@@ -172,7 +172,8 @@ def pty_run(
         with_usage = None
         try:
             proc.send_signal(signal.SIGTERM)
-            for _ in range(50):
+            reaped = proc.poll() is not None  # it exited by itself (and was reaped): no usage to read
+            for _ in range(0 if reaped else 50):
                 pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     with_usage = usage
@@ -183,7 +184,7 @@ def pty_run(
                             break
                 except OSError:
                     pass
-            if with_usage is None:
+            if with_usage is None and not reaped:
                 proc.kill()
                 _, _, with_usage = os.wait4(proc.pid, 0)
         finally:

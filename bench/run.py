@@ -272,6 +272,40 @@ def bench_chaos(args) -> dict:
     return total
 
 
+def bench_memory(args) -> dict:
+    """RSS of a live session over short turns driven through the app (typed, enter), against the same turns
+    through a ConversationSession alone (the baseline: what the socket, timeline and outbox keep)."""
+    turns = 100 if args.quick else 300
+    marks = [0, 20, 50, 100] if args.quick else [0, 20, 100, 200, 300]
+    repeat = 1 if args.quick else max(1, args.repeat - 1)
+    runs: dict[str, list[dict]] = {"session": [], "app": []}
+    with DemoProcess("--token-rate", "2000", "--tool-seconds", "0.05") as server:
+        for _ in range(repeat):
+            for mode in runs:
+                cid = asyncio.run(new_streaming_conversation(server.base_url))
+                load = os.getloadavg()[0]
+                r = run_child(
+                    f"memory_{'ui' if mode == 'app' else 'session'}",
+                    url=server.base_url,
+                    cid=cid,
+                    turns=turns,
+                    marks=marks,
+                )
+                r["load"] = load
+                runs[mode].append(r)
+    curve = {mode: {str(m): median([r["rss_mb"][str(m)] for r in rs]) for m in marks} for mode, rs in runs.items()}
+    growth = {mode: median([r["growth_mb"] for r in rs]) for mode, rs in runs.items()}
+    return {
+        "turns": turns,
+        "rss_mb": curve,
+        "growth_mb": growth,
+        "app_minus_session_growth_mb": growth["app"] - growth["session"],
+        "targets": {"growth_mb": f"<= 30 over {turns} turns"},
+        "met": {"growth": growth["app"] <= 30},
+        "runs": runs,
+    }
+
+
 BENCHES = {
     "startup": bench_startup,
     "ingest": bench_ingest,
@@ -280,6 +314,7 @@ BENCHES = {
     "fleet": bench_fleet,
     "bytes": bench_bytes,
     "chaos": bench_chaos,
+    "memory": bench_memory,
 }
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
