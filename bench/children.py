@@ -601,6 +601,85 @@ async def memory_session(url: str, cid: str, turns: int, marks: list[int], text:
     return {"rss_mb": curve, "growth_mb": curve[max(curve)] - curve[min(curve)], "events": len(session.timeline)}
 
 
+# ------------------------------------------------------------------------------------------- far servers
+
+
+async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after: float = 3.0) -> dict:
+    """The app on a server behind the latency proxy (`url`): time from `open_conversation` to the first frame
+    that shows the conversation's newest event, while a person types into the message box every `gap` seconds;
+    then `after` seconds more of typing with the list polled each second. Key delay: press → first frame whose
+    message box holds that key. Times are perf_counter (the proxy's log uses the same clock)."""
+    import tempfile
+
+    from tests.snapshot_apps.harness import wait_for
+    from tui.app import render
+    from tui.app.widgets.event_log import EventItem
+    from tui.client import AgentClient
+
+    async with AgentClient(direct_url) as direct:
+        newest, _ = await direct.search_events(cid, limit=50, descending=True)
+    target = next(e.id for e in newest if render.is_shown(e))
+    with tempfile.TemporaryDirectory() as tmp:
+        app = _app(url, tmp)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: cid in app.fleet.entry("demo").conversations, 60, "listed")
+            await pilot.pause(1.0)
+            log = app.view.log_widget
+            state: dict[str, Any] = {"shown": None, "want": None, "t": 0.0}
+            delays: list[tuple[float, float]] = []  # (press time, delay)
+            original = app._display
+
+            def display(screen, renderable):
+                original(screen, renderable)
+                now = time.perf_counter()
+                if state["want"] is not None and len(app.view.input.text) >= state["want"]:
+                    delays.append((state["t"], now - state["t"]))
+                    state["want"] = None
+                if state["shown"] is None and any(
+                    isinstance(w, EventItem) and w.event.id == target for w in log.children
+                ):
+                    state["shown"] = now
+
+            app._display = display
+            t_open = time.perf_counter()
+            await app.open_conversation("demo", cid)
+            t_bound = time.perf_counter()
+            app.view.input.focus()
+            deadline = t_open + 120
+            keys = 0
+            after_end = None
+            last_poke = 0.0
+            while time.perf_counter() < deadline:
+                now = time.perf_counter()
+                if state["shown"] is not None and after_end is None:
+                    after_end = now + after
+                if after_end is not None:
+                    if now >= after_end:
+                        break
+                    if now - last_poke >= 1.0:
+                        app.fleet.poke()  # a list poll in flight, through the proxy
+                        last_poke = now
+                if state["want"] is None:
+                    keys += 1
+                    state["t"] = time.perf_counter()
+                    state["want"] = len(app.view.input.text) + 1
+                    app.simulate_key("x")
+                await asyncio.sleep(gap)
+            live = app.session.connection.state.value
+            held = len(app.session.timeline)
+            await quiet_exit(app)
+    return {
+        "open_s": (state["shown"] - t_open) if state["shown"] else None,
+        "t_open": t_open,
+        "t_shown": state["shown"],
+        "bind_s": t_bound - t_open,
+        "keys": keys,
+        "key_delays": delays,
+        "state": live,
+        "events_held": held,
+    }
+
+
 def main() -> None:
     name, raw = sys.argv[1], sys.argv[2]
     result = asyncio.run(globals()[name](**json.loads(raw)))

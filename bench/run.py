@@ -28,10 +28,12 @@ from bench.common import (
     PY,
     ROOT,
     DemoProcess,
+    ProxyProcess,
     child_env,
     drive_turns,
     median,
     new_streaming_conversation,
+    percentile,
     pty_run,
     run_child,
 )
@@ -306,6 +308,176 @@ def bench_memory(args) -> dict:
     }
 
 
+def _app_on_pty(
+    server: DemoProcess, *, duration: float, skip: float, text: str, turns: int | None, env: dict[str, str]
+) -> tuple[dict, float]:
+    """The app with a fresh conversation open on a 120x40 pty; once it shows the conversation live, a driver
+    sends `text` (`turns` times, or for the whole run). Returns pty_run's result and the spawn time."""
+    cid = asyncio.run(new_streaming_conversation(server.base_url))
+    threads = []
+
+    def start() -> None:
+        threads.append(
+            _in_background(lambda: drive_turns(server.base_url, cid, text, 0 if turns else duration, max_turns=turns))
+        )
+
+    spawn = time.perf_counter()
+    r = pty_run(
+        [PY, "-m", "bench.apps", "openhands", server.base_url, cid],
+        duration=duration,
+        skip=skip,
+        until=b"live",
+        on_start=start,
+        env=env,
+    )
+    for t in threads:
+        t.join(30)
+    return r, spawn
+
+
+def bench_idle(args) -> dict:
+    """Bytes per second written to a 120x40 pty when nothing changes on screen: after one short reply ended, with
+    the focus in the message box (where typing left it) and in the conversation list; a hello-world (0) and a
+    focused TextArea (its blinking cursor) as baselines."""
+    from bench.paints import print_summary, summarize
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    window = 10 if args.quick else 30
+    settle = 15.0  # start, open, one short turn and its end, then some quiet (the steady state is measured)
+    runs: dict[str, list[dict]] = {"hello": [], "textarea": [], "app_input_focused": [], "app_list_focused": []}
+    paints = {}
+    with DemoProcess("--token-rate", "200", "--tool-seconds", "0.05") as server:
+        for i in range(args.repeat):
+            for mode in runs:
+                load = os.getloadavg()[0]
+                if mode in ("hello", "textarea"):
+                    r = pty_run([PY, "-m", "bench.apps", mode], duration=settle + window, skip=settle)
+                else:
+                    log = str(RESULTS / f"paints-idle-{mode}.json")
+                    extra = {"BENCH_FOCUS": "list"} if mode == "app_list_focused" else {}
+                    if i == 0:
+                        extra["BENCH_REFRESH_LOG"] = log
+                    r, spawn = _app_on_pty(
+                        server, duration=settle + window, skip=settle, text="[text]", turns=1, env=child_env(**extra)
+                    )
+                    if i == 0:
+                        paints[mode] = summarize(log, spawn + settle, spawn + settle + window)
+                        print_summary(mode, paints[mode])
+                r["load"] = load
+                runs[mode].append(r)
+    figures = {mode: median([r["bytes_per_s"] for r in rs]) for mode, rs in runs.items()}
+    return {
+        "window_s": window,
+        "bytes_per_s": figures,
+        "paints": paints,
+        "targets": {"app bytes_per_s": "0 (a clock or age may repaint once a minute)"},
+        "met": {"idle": max(figures["app_input_focused"], figures["app_list_focused"]) <= 2},
+        "runs": runs,
+    }
+
+
+def bench_regions(args) -> dict:
+    """Diagnosis of the terminal bytes at 50 tokens/s: the app streaming on a 120x40 pty with its paint log: which
+    widget's rows each frame repaints and how many bytes they take, who asks for the repaints."""
+    from bench.paints import print_summary, summarize
+
+    seconds = 8 if args.quick else 20
+    skip = 4.0
+    out = {}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with DemoProcess("--token-rate", "50", "--tool-seconds", "0.05") as server:
+        log = str(RESULTS / "paints-streaming.json")
+        r, spawn = _app_on_pty(
+            server,
+            duration=skip + seconds,
+            skip=skip,
+            text="markdown",
+            turns=None,
+            env=child_env(BENCH_REFRESH_LOG=log),
+        )
+        out["pty_bytes_per_s"] = r["bytes_per_s"]
+        out["paints"] = summarize(log, spawn + skip, spawn + skip + seconds)
+        print_summary("streaming 50 tok/s", out["paints"])
+    out["load"] = os.getloadavg()[0]
+    return out
+
+
+def bench_far(args) -> dict:
+    """A conversation of 10,000 events on a server behind a latency-injecting proxy (`--rtt`, 200 ms): time from
+    opening it to the frame showing its newest event, with the requests it made and how many were sequential;
+    key → screen delays while typing during the open (REST calls in flight). Baseline: the same through the proxy
+    with no added latency."""
+    from bench.proxy import read_log, round_trips
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    events = 10_000
+    runs: dict[str, list[dict]] = {"near": [], "far": []}
+    with DemoProcess("--seed-conversations", "1", "--seed-history", str(events)) as server:
+        from tui.client import AgentClient
+
+        async def first_id() -> str:
+            async with AgentClient(server.base_url) as client:
+                return (await client.search_conversations())[0].id
+
+        cid = asyncio.run(first_id())
+        for _ in range(args.repeat):
+            for mode, rtt in (("near", 0.0), ("far", args.rtt)):
+                log_path = str(RESULTS / f"proxy-{mode}.log")
+                with ProxyProcess(server.base_url, rtt, log_path) as proxy:
+                    load = os.getloadavg()[0]
+                    r = run_child("far_open", url=proxy.base_url, direct_url=server.base_url, cid=cid)
+                log = read_log(log_path)
+                r["load"] = load
+                if r.get("t_shown"):
+                    r["round_trips"] = round_trips(log, r["t_open"], r["t_shown"])
+                inflight = []
+                for pressed, delay in r.pop("key_delays"):
+                    busy = any(
+                        e["ev"] == "req"
+                        and e["t"] <= pressed
+                        and next(
+                            (x["t"] for x in log if x["ev"] == "resp" and x["conn"] == e["conn"] and x["t"] > e["t"]),
+                            1e18,
+                        )
+                        > pressed
+                        for e in log
+                    )
+                    inflight.append((busy, delay))
+                d_all = [d for _b, d in inflight]
+                d_busy = [d for b, d in inflight if b]
+                r["key_p50_ms"] = 1000 * percentile(d_all, 0.5)
+                r["key_p95_ms"] = 1000 * percentile(d_all, 0.95)
+                r["key_max_ms"] = 1000 * max(d_all) if d_all else None
+                r["keys_with_request_in_flight"] = len(d_busy)
+                r["key_p95_ms_request_in_flight"] = 1000 * percentile(d_busy, 0.95)
+                r["key_max_ms_request_in_flight"] = 1000 * max(d_busy) if d_busy else None
+                runs[mode].append(r)
+                print(
+                    f"  {mode}: open {r.get('open_s')}, {r.get('round_trips', {}).get('sequential_round_trips')} "
+                    f"sequential round trips, key p95 {r['key_p95_ms']:.0f} ms (load {load:.1f})",
+                    flush=True,
+                )
+    opened = {m: median([r.get("open_s") for r in rs]) for m, rs in runs.items()}
+    return {
+        "events": events,
+        "rtt_s": args.rtt,
+        "open_s": opened,
+        "open_ratio_far_to_near": opened["far"] / opened["near"] if opened["near"] else None,
+        "sequential_round_trips": median(
+            [r["round_trips"]["sequential_round_trips"] for r in runs["far"] if "round_trips" in r]
+        ),
+        "requests": median([r["round_trips"]["requests"] for r in runs["far"] if "round_trips" in r]),
+        "by_path": next((r["round_trips"]["by_path"] for r in runs["far"] if "round_trips" in r), {}),
+        "key_p95_ms": {m: median([r["key_p95_ms"] for r in rs]) for m, rs in runs.items()},
+        "key_max_ms_request_in_flight": {
+            m: max([r["key_max_ms_request_in_flight"] or 0 for r in rs]) for m, rs in runs.items()
+        },
+        "targets": {"open_s": "<= 1.0 at 200 ms", "key": "never waits on the network (far p95 ~ near p95)"},
+        "met": {"open": opened["far"] <= 1.0},
+        "runs": runs,
+    }
+
+
 BENCHES = {
     "startup": bench_startup,
     "ingest": bench_ingest,
@@ -315,6 +487,9 @@ BENCHES = {
     "bytes": bench_bytes,
     "chaos": bench_chaos,
     "memory": bench_memory,
+    "idle": bench_idle,
+    "regions": bench_regions,
+    "far": bench_far,
 }
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
@@ -444,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="give up on opening the 100k-event conversation in the app after this many seconds",
     )
+    parser.add_argument("--rtt", type=float, default=0.2, help="round-trip time the far benchmark adds (s)")
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 2 if args.quick else 3
