@@ -680,6 +680,179 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
     }
 
 
+# ------------------------------------------------------------------------------------------- ten times the fleet
+
+
+def _top_calls(prof, n: int = 20) -> list[dict]:
+    """The functions with the largest cumulative time in a cProfile run."""
+    import pstats
+
+    stats = pstats.Stats(prof)
+    rows = [
+        {"where": f"{file.rsplit('/', 1)[-1]}:{line}:{func}", "calls": nc, "self_ms": tt * 1000, "cum_ms": ct * 1000}
+        for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+    ]
+    rows.sort(key=lambda r: -r["cum_ms"])
+    return [{k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()} for r in rows[:n]]
+
+
+async def fleet10x_ui(
+    urls: list[str], per_server: int, watch_idle: int, seconds: float, presses: int = 60, profile: bool = False
+) -> dict:
+    """The app on len(urls) servers of `per_server` conversations each; every running one is watched (the fleet
+    starts them streaming), plus `watch_idle` idle ones pinned. Key presses move the list cursor: press → frame
+    showing the move; process CPU and RSS; the list polling: polls per server, the time each poll's handling
+    (`refresh_fleet`) holds the loop, and the bytes the frames after the polls would write to a terminal."""
+    import tempfile
+
+    from tests.snapshot_apps.harness import Prefs, wait_for
+    from tui.app.app import OpenHandsApp
+    from tui.config import ServerConfig
+    from tui.session import Fleet
+
+    names = [f"s{i}" for i in range(len(urls))]
+    with tempfile.TemporaryDirectory() as tmp:
+        fleet = Fleet([ServerConfig(n, u, None) for n, u in zip(names, urls, strict=True)], state_dir=tmp)
+        app = OpenHandsApp(fleet, preferences=Prefs())
+        t_start = time.perf_counter()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(
+                pilot,
+                lambda: all(len(fleet.entry(n).conversations) >= per_server for n in names),
+                180,
+                "all listed",
+            )
+            listed_s = time.perf_counter() - t_start
+            idle = [
+                (n, cid)
+                for n in names
+                for cid, info in fleet.entry(n).conversations.items()
+                if not info.status.is_busy()
+            ]
+            step = max(1, len(idle) // max(1, watch_idle))
+            for key in idle[::step][:watch_idle]:
+                app.pinned.add(key)
+                app.watch_conversation(key)
+            await wait_for(
+                pilot,
+                lambda: (
+                    sum(w.session.connection.state.value == "live" for w in app.watched.values())
+                    >= len(app.watched) * 0.95
+                ),
+                180,
+                "watched sessions live",
+            )
+            await asyncio.sleep(3)
+            # Instruments: list polls, the handling of their changes, frames.
+            polls: dict[str, int] = dict.fromkeys(names, 0)
+            changes: dict[str, int] = dict.fromkeys(names, 0)
+            refresh_ms: list[float] = []
+            refresh_one = fleet._refresh_one
+
+            async def counted(entry):
+                await refresh_one(entry)
+                polls[entry.name] += 1
+
+            fleet._refresh_one = counted  # type: ignore[method-assign]
+            emit = fleet._emit
+
+            def counted_emit(change):
+                changes[change.server_name] = changes.get(change.server_name, 0) + 1
+                emit(change)
+
+            fleet._emit = counted_emit  # type: ignore[method-assign]
+            refresh_fleet = app.refresh_fleet
+
+            prof = None
+            if profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+
+            def timed_refresh_fleet():
+                t = time.perf_counter()
+                if prof is not None:
+                    prof.enable()
+                refresh_fleet()
+                if prof is not None:
+                    prof.disable()
+                refresh_ms.append(1000 * (time.perf_counter() - t))
+
+            app.refresh_fleet = timed_refresh_fleet  # type: ignore[method-assign]
+            lst = app.fleet_list.options
+            lst.focus()
+            await pilot.pause(0.3)
+            state: dict[str, Any] = {"want": None, "t": 0.0, "bytes": False}
+            delays: list[float] = []
+            frame_bytes: list[tuple[float, int, int]] = []  # (time, bytes, rows in the list)
+            list_region = app.fleet_list.region
+            original = app._display
+
+            def display(screen, renderable):
+                original(screen, renderable)
+                if state["want"] is not None and lst.highlighted == state["want"]:
+                    delays.append(time.perf_counter() - state["t"])
+                    state["want"] = None
+                if state["bytes"] and renderable is not None and hasattr(renderable, "render_segments"):
+                    spans = getattr(renderable, "spans", None) or []
+                    rows = sum(1 for y, x1, _x2 in spans if list_region.contains(x1, y))
+                    frame_bytes.append((time.perf_counter(), len(renderable.render_segments(app.console)), rows))
+
+            app._display = display
+            c0, t0 = cpu_seconds(), time.perf_counter()
+            gap = seconds / presses
+            for i in range(presses):
+                key = "down" if (i // 10) % 2 == 0 else "up"
+                before = lst.highlighted
+                state["t"] = time.perf_counter()
+                state["want"] = None if before is None else (before + (1 if key == "down" else -1))
+                app.simulate_key(key)
+                await asyncio.sleep(gap)
+            cpu = cpu_seconds() - c0
+            took = time.perf_counter() - t0
+            polls_keys = dict(polls)
+            changes_keys = dict(changes)
+            rss = rss_mb()
+            # Second window, nothing pressed: what the polls alone send to the screen.
+            state["bytes"] = True
+            polls0 = sum(polls.values())
+            await asyncio.sleep(seconds / 2)
+            quiet_polls = sum(polls.values()) - polls0
+            quiet_bytes = sum(b for _t, b, _r in frame_bytes)
+            quiet_list_rows = sum(r for _t, _b, r in frame_bytes)
+            watched = len(app.watched)
+            conversations = sum(len(fleet.entry(n).conversations) for n in names)
+            running = sum(1 for n in names for i in fleet.entry(n).conversations.values() if i.status.is_busy())
+            await quiet_exit(app)
+    hot = _top_calls(prof) if prof is not None else None
+    return {
+        "refresh_fleet_profile": hot,
+        "servers": len(urls),
+        "conversations": conversations,
+        "running": running,
+        "watched": watched,
+        "listed_s": listed_s,
+        "cpu_pct": 100 * cpu / took,
+        "rss_mb": rss,
+        "presses": presses,
+        "seen": len(delays),
+        "p50_ms": 1000 * percentile(delays, 0.5),
+        "p95_ms": 1000 * percentile(delays, 0.95),
+        "max_ms": 1000 * max(delays) if delays else None,
+        "polls_per_server": polls_keys,
+        "changed_polls_per_server": changes_keys,
+        "polls": sum(polls_keys.values()),
+        "refresh_fleet_calls": len(refresh_ms),
+        "refresh_fleet_ms_p50": percentile(refresh_ms, 0.5),
+        "refresh_fleet_ms_max": max(refresh_ms) if refresh_ms else None,
+        "refresh_fleet_ms_per_s": sum(refresh_ms) / took,
+        "refresh_fleet_ms_per_poll": sum(refresh_ms) / max(1, sum(polls_keys.values())),
+        "quiet_polls": quiet_polls,
+        "quiet_bytes_per_poll": quiet_bytes / quiet_polls if quiet_polls else None,
+        "quiet_list_rows_per_poll": quiet_list_rows / quiet_polls if quiet_polls else None,
+    }
+
+
 def main() -> None:
     name, raw = sys.argv[1], sys.argv[2]
     result = asyncio.run(globals()[name](**json.loads(raw)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -478,6 +479,91 @@ def bench_far(args) -> dict:
     }
 
 
+def bench_fleet10x(args) -> dict:
+    """1,000 conversations on 10 demo servers (100 each), 20 streaming (2 per server) and 80 idle ones pinned:
+    100 watched. Baseline in the same run: one server of 100 with 2 streaming and 8 pinned (a tenth of it), so
+    the per-server costs can be compared (flat when polling scales with the servers, not with the fleet)."""
+    seconds = 10 if args.quick else 20
+    runs: dict[str, list[dict]] = {"tenth": [], "full": []}
+    for mode, servers in (("tenth", 1), ("full", 10)):
+        with contextlib.ExitStack() as stack:
+            demos = [
+                stack.enter_context(
+                    DemoProcess(
+                        "--seed-conversations",
+                        "98",
+                        "--seed-history",
+                        "20",
+                        "--token-rate",
+                        "50",
+                        "--tool-seconds",
+                        "0.05",
+                    )
+                )
+                for _ in range(servers)
+            ]
+            drivers = []
+            for demo in demos:
+                for _ in range(2):
+                    cid = asyncio.run(new_streaming_conversation(demo.base_url))
+                    drivers.append(
+                        _in_background(
+                            lambda u=demo.base_url, c=cid: drive_turns(u, c, "markdown", args.repeat * (seconds + 120))
+                        )
+                    )
+            time.sleep(2)
+            for _ in range(args.repeat):
+                load = os.getloadavg()[0]
+                r = run_child(
+                    "fleet10x_ui",
+                    urls=[d.base_url for d in demos],
+                    per_server=100,
+                    watch_idle=8 * servers,
+                    seconds=seconds,
+                    profile=args.profile,
+                )
+                r["load"] = load
+                runs[mode].append(r)
+                print(
+                    f"  {mode}: {r['conversations']} conversations, {r['watched']} watched, key p95 "
+                    f"{r['p95_ms']:.0f} ms, CPU {r['cpu_pct']:.0f}%, RSS {r['rss_mb']:.0f} MB, refresh_fleet "
+                    f"{r['refresh_fleet_ms_p50']:.1f} ms x{r['refresh_fleet_calls']} (load {load:.1f})",
+                    flush=True,
+                )
+
+    def m(mode: str, key: str) -> float:
+        return median([r[key] for r in runs[mode] if r.get(key) is not None])
+
+    out = {
+        "seconds": seconds,
+        "p95_ms": m("full", "p95_ms"),
+        "p50_ms": m("full", "p50_ms"),
+        "cpu_pct": m("full", "cpu_pct"),
+        "rss_mb": m("full", "rss_mb"),
+        "tenth": {k: m("tenth", k) for k in ("p95_ms", "cpu_pct", "rss_mb", "refresh_fleet_ms_p50")},
+        "refresh_fleet_ms_p50": {
+            "tenth": m("tenth", "refresh_fleet_ms_p50"),
+            "full": m("full", "refresh_fleet_ms_p50"),
+        },
+        "refresh_fleet_ms_per_poll": {
+            "tenth": m("tenth", "refresh_fleet_ms_per_poll"),
+            "full": m("full", "refresh_fleet_ms_per_poll"),
+        },
+        "quiet_bytes_per_poll": {
+            "tenth": m("tenth", "quiet_bytes_per_poll"),
+            "full": m("full", "quiet_bytes_per_poll"),
+        },
+        "quiet_list_rows_per_poll": {
+            "tenth": m("tenth", "quiet_list_rows_per_poll"),
+            "full": m("full", "quiet_list_rows_per_poll"),
+        },
+        "targets": {"p95_ms": "<= 50", "cpu_pct": "<= 40", "rss_mb": "<= 400", "polling": "flat per server"},
+        "runs": runs,
+    }
+    out["met"] = {"p95": out["p95_ms"] <= 50, "cpu": out["cpu_pct"] <= 40, "rss": out["rss_mb"] <= 400}
+    return out
+
+
 BENCHES = {
     "startup": bench_startup,
     "ingest": bench_ingest,
@@ -490,6 +576,7 @@ BENCHES = {
     "idle": bench_idle,
     "regions": bench_regions,
     "far": bench_far,
+    "fleet10x": bench_fleet10x,
 }
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
@@ -618,6 +705,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=120.0,
         help="give up on opening the 100k-event conversation in the app after this many seconds",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="fleet10x: a cProfile of the list's handling of polls (slows it)"
     )
     parser.add_argument("--rtt", type=float, default=0.2, help="round-trip time the far benchmark adds (s)")
     args = parser.parse_args(argv)
