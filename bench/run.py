@@ -658,6 +658,49 @@ def table(results: dict) -> str:
             "<= 0.2x and <= 20 KB/s",
             r["met"]["ratio"] and r["met"]["absolute"],
         )
+    r = results.get("far")
+    if r:
+        o = r["open_s"]
+        row(
+            "far servers",
+            f"open 10k events, {r['rtt_s'] * 1000:.0f} ms RTT: to the newest event on screen (near); round trips; "
+            "key p95 far (near)",
+            f"{o['far']:.2f} s ({o['near']:.2f} s); {r['sequential_round_trips']:.0f} sequential of "
+            f"{r['requests']:.0f} requests; {r['key_p95_ms']['far']:.0f} ms ({r['key_p95_ms']['near']:.0f} ms)",
+            "<= 1.0 s; keys never wait on the network",
+            r["met"]["open"],
+        )
+    r = results.get("fleet10x")
+    if r:
+        row(
+            "fleet x10",
+            "1,000 listed, 100 watched, 20 streaming: key p95; CPU; RSS; refresh per poll 10 servers (1)",
+            f"{r['p95_ms']:.0f} ms; {r['cpu_pct']:.0f}%; {r['rss_mb']:.0f} MB; "
+            f"{r['refresh_fleet_ms_per_poll']['full']:.1f} ms ({r['refresh_fleet_ms_per_poll']['tenth']:.1f} ms)",
+            "<= 50 ms; <= 40%; <= 400 MB; flat",
+            all(r["met"].values()),
+        )
+    r = results.get("memory")
+    if r:
+        curve = r["rss_mb"]["app"]
+        row(
+            "memory",
+            f"RSS over {r['turns']} short turns through the app (session alone grows)",
+            " → ".join(f"{v:.0f}" for v in curve.values())
+            + f" MB (+{r['growth_mb']['app']:.0f}; session +{r['growth_mb']['session']:.0f})",
+            "<= +30 MB",
+            r["met"]["growth"],
+        )
+    r = results.get("idle")
+    if r:
+        b = r["bytes_per_s"]
+        row(
+            "idle",
+            "bytes/s to the pty, nothing changing: input focused / list focused (TextArea alone)",
+            f"{b['app_input_focused']:.0f} / {b['app_list_focused']:.0f} B/s ({b['textarea']:.0f} B/s)",
+            "0",
+            r["met"]["idle"],
+        )
     r = results.get("chaos")
     if r:
         row(
