@@ -683,6 +683,41 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
 # ------------------------------------------------------------------------------------------- ten times the fleet
 
 
+def _watch_slow_callbacks(threshold: float = 0.02) -> list[tuple[float, str]]:
+    """Every event-loop callback that holds the loop longer than `threshold` s: (ms, what it ran), for the
+    innermost frame of our code or Textual's that it was in when it started (a task's coroutine)."""
+    from asyncio import events
+
+    out: list[tuple[float, str]] = []
+    run = events.Handle._run
+
+    def timed(self):
+        t = time.perf_counter()
+        run(self)
+        took = time.perf_counter() - t
+        if took > threshold:
+            cb = getattr(self, "_callback", None)
+            task = getattr(cb, "__self__", None)
+            coro = getattr(task, "get_coro", lambda: None)() if task is not None else None
+            name = getattr(coro, "__qualname__", None) or getattr(cb, "__qualname__", repr(cb))
+            out.append((1000 * took, str(name)))
+
+    events.Handle._run = timed  # type: ignore[method-assign]
+    return out
+
+
+def _slow_summary(slow: list[tuple[float, str]]) -> dict:
+    import collections
+
+    by = collections.defaultdict(list)
+    for ms, name in slow:
+        by[name].append(ms)
+    return {
+        name: {"count": len(v), "total_ms": round(sum(v)), "max_ms": round(max(v))}
+        for name, v in sorted(by.items(), key=lambda kv: -sum(kv[1]))[:15]
+    }
+
+
 def _top_calls(prof, n: int = 20) -> list[dict]:
     """The functions with the largest cumulative time in a cProfile run."""
     import pstats
@@ -799,6 +834,9 @@ async def fleet10x_ui(
                     frame_bytes.append((time.perf_counter(), len(renderable.render_segments(app.console)), rows))
 
             app._display = display
+            slow: list[tuple[float, str]] = []
+            if profile:
+                slow = _watch_slow_callbacks()
             c0, t0 = cpu_seconds(), time.perf_counter()
             gap = seconds / presses
             for i in range(presses):
@@ -827,6 +865,7 @@ async def fleet10x_ui(
     hot = _top_calls(prof) if prof is not None else None
     return {
         "refresh_fleet_profile": hot,
+        "slow_callbacks": _slow_summary(slow) if profile else None,
         "servers": len(urls),
         "conversations": conversations,
         "running": running,
