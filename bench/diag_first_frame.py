@@ -5,6 +5,8 @@ pseudo-terminal next to a Textual hello-world, and reports for each (median of f
 
 - the CPU time of the process at its first frame (`time.process_time()`): on a loaded machine the wall clock
   measures the others; the first frame waits on nothing but this CPU;
+- the same for a skeleton: the app's layout with Textual's widgets only (the floor of a first frame painted
+  before the session, client and protocol imports);
 - phases since the spawn (CLOCK_MONOTONIC, shared by both processes): interpreter up → `tui.cli.main` → `run_app` (the imports of the app
   layer happen here) → `OpenHandsApp.__init__` → `on_mount` → the first composited frame (`App._display`);
 - `-X importtime` of the modules imported before the first frame, summed per top-level package, app minus
@@ -69,6 +71,26 @@ def _child(kind: str, url: str, out: str, profile: bool) -> None:
                 yield Static("Hello, world")
 
         Hello().run()
+        return
+    if kind == "skeleton":
+        # The app's layout with Textual's widgets only (no tui.session/client/protocol, no markdown): what a
+        # first frame painted before those imports would cost.
+        from textual.app import App, ComposeResult
+        from textual.containers import Horizontal, Vertical, VerticalScroll
+        from textual.widgets import Footer, OptionList, Static, TextArea
+
+        class Skeleton(App):
+            def compose(self) -> ComposeResult:
+                with Horizontal():
+                    yield OptionList(*[f"conversation {i}" for i in range(20)])
+                    with Vertical():
+                        yield Static("No conversation open")
+                        yield VerticalScroll()
+                        yield Static("status")
+                        yield TextArea("")
+                yield Footer()
+
+        Skeleton().run()
         return
     import tui.app
 
@@ -144,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     result: dict = {"load_avg_before": os.getloadavg()}
     with DemoProcess("--seed-conversations", "20") as server:
-        runs: dict[str, list[dict]] = {"hello": [], "app": []}
+        runs: dict[str, list[dict]] = {"hello": [], "app": [], "skeleton": []}
         for i in range(args.repeat):
             for kind in runs:
                 out = f"{tmp}/{kind}{i}.json"
@@ -161,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = {kind: median([r.get("cpu_s_at_first_frame") for r in rs]) for kind, rs in runs.items()}
         result["cpu_ms_to_first_frame"] = {kind: 1000 * v for kind, v in cpu.items()}
         result["first_frame_cpu_ratio"] = cpu["app"] / cpu["hello"]
+        result["skeleton_cpu_ratio"] = cpu["skeleton"] / cpu["hello"]
         for kind, rs in runs.items():
             keys = [k for k in rs[0] if k not in ("spawn", "cpu_s_at_first_frame")]
             phases[kind] = {k: 1000 * median([r[k] - r["spawn"] for r in rs if k in r]) for k in keys}
@@ -212,7 +235,9 @@ def _print(result: dict) -> None:
     c = result["cpu_ms_to_first_frame"]
     print(
         f"CPU to the first frame: app {c['app']:.0f} ms / hello {c['hello']:.0f} ms = "
-        f"x{result['first_frame_cpu_ratio']:.2f} (what the wall-clock ratio is on an idle machine)"
+        f"x{result['first_frame_cpu_ratio']:.2f} (what the wall-clock ratio is on an idle machine); the app's layout "
+        f"with Textual widgets only {c['skeleton']:.0f} ms (x{result['skeleton_cpu_ratio']:.2f}): the floor of a "
+        "first frame painted before the session, client and protocol imports"
     )
     print(
         f"imports (self ms, -X importtime): app {result['import_ms_total']['app']} / hello {result['import_ms_total']['hello']}"
