@@ -18,7 +18,6 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from tui.client import NotFound
@@ -45,6 +44,7 @@ from .user_actions import UserActions, describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
 from .widgets.event_log import EventLog
+from .widgets.key_footer import KeyFooter
 
 OLDER_PAGE = 200  # events fetched from the server per scroll to the top
 ROW_KINDS = frozenset(
@@ -105,7 +105,7 @@ class OpenHandsApp(UserActions):
         with Horizontal(id="main"):
             yield self.fleet_list
             yield self.view
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def watched(self) -> dict[Key, Watch]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App
+from textual.dom import DOMNode
 from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.notifications import Notification
@@ -17,7 +18,15 @@ from textual.reactive import reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
-__all__ = ["LineOptionList", "app_is_live", "character_key", "crash", "keymap_token", "notifications"]
+__all__ = [
+    "LineOptionList",
+    "app_is_live",
+    "character_key",
+    "crash",
+    "drop_closed_watchers",
+    "keymap_token",
+    "notifications",
+]
 
 
 def character_key(char: str) -> str:
@@ -45,6 +54,14 @@ def notifications(app: App[Any]) -> list[Notification]:
 def crash(app: App[Any]) -> BaseException | None:
     """The exception that ended the app, if one did (`App._exception`)."""
     return app._exception
+
+
+def drop_closed_watchers(node: DOMNode) -> None:
+    """Forget the watchers of `node`'s reactives whose owners are closed. Textual keeps them in `__watchers` (one
+    list per reactive, `data_bind` adds to it) and prunes a list only when that reactive changes; `_closing` is
+    the flag that pruning uses."""
+    for watchers in getattr(node, "__watchers", {}).values():
+        watchers[:] = [(owner, callback) for owner, callback in watchers if not owner._closing]
 
 
 class LineOptionList(OptionList):
