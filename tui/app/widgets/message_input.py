@@ -4,12 +4,12 @@ line walk the history of sent messages."""
 from __future__ import annotations
 
 from textual.message import Message
-from textual.widgets import TextArea
 
 from ..actions import Owner, bindings, input_placeholder
+from .steady_cursor import SteadyCursorTextArea
 
 
-class MessageInput(TextArea):
+class MessageInput(SteadyCursorTextArea):
     DEFAULT_CSS = """
     MessageInput { height: auto; min-height: 3; max-height: 10; border: round $panel-lighten-2; padding: 0 1; }
     MessageInput:focus { border: round $accent; }
