@@ -18,6 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.client import NotFound
@@ -47,6 +48,7 @@ from .widgets.event_log import EventLog
 from .widgets.key_footer import KeyFooter
 
 OLDER_PAGE = 200  # events fetched from the server per scroll to the top
+FLEET_REORDER = 2.0  # seconds: at most one full pass over the list's rows per this, however many servers poll
 ROW_KINDS = frozenset(
     {ChangeKind.STATUS, ChangeKind.USAGE, ChangeKind.OUTBOX, ChangeKind.INFO, ChangeKind.CONNECTION, ChangeKind.EVENTS}
 )
@@ -202,7 +204,26 @@ class OpenHandsApp(UserActions):
         change: FleetChange = message.change
         for cid in change.removed:
             await self._gone((change.server_name, cid))
-        self.refresh_fleet()
+        if change.added or change.removed or change.server_changed:
+            self.refresh_fleet()
+            return
+        # Some rows of one server changed: update those lines in place (not every row of every server on
+        # every poll); the order (recent first) catches up in one full pass at most every FLEET_REORDER s.
+        rows, alerts = self.watchlist.changed_rows(change.server_name, change.changed)
+        for row in rows:
+            self.fleet_list.update_row(row)
+            if (row.server, row.id) == self.current:
+                self.view.refresh_snapshot()
+        for alert in alerts:
+            self._alert(alert)
+        if rows and self._reorder_timer is None:
+            self._reorder_timer = self.set_timer(FLEET_REORDER, self._reorder)
+        self.refresh_bindings()
+
+    def _reorder(self) -> None:
+        self._reorder_timer = None
+        if app_is_live(self):
+            self.refresh_fleet()
 
     async def _gone(self, key: Key) -> None:
         """The server no longer lists a conversation (deleted by someone else): stop following it, say so."""
@@ -213,6 +234,8 @@ class OpenHandsApp(UserActions):
             await self.view.mark_deleted()
             self.notify(f"{title}: deleted on the server", title=key[0], severity="warning", markup=False)
             self.refresh_bindings()
+
+    _reorder_timer: Timer | None = None
 
     def refresh_fleet(self) -> None:
         servers, alerts = self.watchlist.rows()
