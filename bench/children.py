@@ -766,7 +766,7 @@ async def fleet10x_ui(
             ]
             step = max(1, len(idle) // max(1, watch_idle))
             for key in idle[::step][:watch_idle]:
-                app.pinned.add(key)
+                app.watchlist.pinned.add(key)
                 app.watch_conversation(key)
             await wait_for(
                 pilot,
@@ -814,6 +814,18 @@ async def fleet10x_ui(
                 refresh_ms.append(1000 * (time.perf_counter() - t))
 
             app.refresh_fleet = timed_refresh_fleet  # type: ignore[method-assign]
+            # A poll that only changed some rows is handled without `refresh_fleet`: time that path too.
+            changed_rows = getattr(app.watchlist, "changed_rows", None)
+
+            def timed_changed_rows(server, cids):
+                t = time.perf_counter()
+                try:
+                    return changed_rows(server, cids)
+                finally:
+                    refresh_ms.append(1000 * (time.perf_counter() - t))
+
+            if changed_rows is not None:
+                app.watchlist.changed_rows = timed_changed_rows  # type: ignore[method-assign]
             lst = app.fleet_list.options
             lst.focus()
             await pilot.pause(0.3)
