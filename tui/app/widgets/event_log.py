@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Group
-from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -40,7 +39,9 @@ _MARKDOWN_HINTS = re.compile(r"[*_`\[\]<>|~\\&]|^\s*(#|[-+*]\s|\d+[.)]\s|=+\s*$)
 
 def _markdown(body: str) -> Any:
     if _MARKDOWN_HINTS.search(body):
-        return RichMarkdown(body)
+        from rich.markdown import Markdown  # on first use: its parser costs ~30 ms of start-up
+
+        return Markdown(body)
     return Text(" ".join(body.split("\n")) if "\n" in body else body)
 
 
