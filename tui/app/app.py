@@ -222,8 +222,12 @@ class OpenHandsApp(UserActions):
 
     def _reorder(self) -> None:
         self._reorder_timer = None
-        if app_is_live(self):
-            self.refresh_fleet()
+        if not app_is_live(self):
+            return
+        if self.fleet_list.holding_order:  # the rows stay put while the user moves: no full pass under the keys
+            self._reorder_timer = self.set_timer(FLEET_REORDER, self._reorder)
+            return
+        self.refresh_fleet()
 
     async def _gone(self, key: Key) -> None:
         """The server no longer lists a conversation (deleted by someone else): stop following it, say so."""
