@@ -65,6 +65,42 @@ class DemoProcess:
                 self.proc.wait()
 
 
+class ProxyProcess:
+    """`python -m bench.proxy PORT --rtt S --log FILE` in its own process, in front of a demo server."""
+
+    def __init__(self, target_url: str, rtt: float, log: str) -> None:
+        self.target_port = int(target_url.rsplit(":", 1)[1].strip("/"))
+        self.rtt = rtt
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> ProxyProcess:
+        Path(self.log).unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "bench.proxy", str(self.target_port), "--rtt", str(self.rtt), "--log", self.log],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=child_env(),
+            cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError("proxy did not start")
+        self.base_url = line.split("listening on", 1)[1].strip()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 def run_child(name: str, timeout: float = 600, module: str = "bench.children", **kwargs: Any) -> dict[str, Any]:
     """Run `<module>.<name>(**kwargs)` in a fresh interpreter; returns the JSON dict it prints last."""
     try:
@@ -172,7 +208,8 @@ def pty_run(
         with_usage = None
         try:
             proc.send_signal(signal.SIGTERM)
-            for _ in range(50):
+            reaped = proc.poll() is not None  # it exited by itself (and was reaped): no usage to read
+            for _ in range(0 if reaped else 50):
                 pid, _status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     with_usage = usage
@@ -183,7 +220,7 @@ def pty_run(
                             break
                 except OSError:
                     pass
-            if with_usage is None:
+            if with_usage is None and not reaped:
                 proc.kill()
                 _, _, with_usage = os.wait4(proc.pid, 0)
         finally:
@@ -196,8 +233,16 @@ def pty_run(
     }
 
 
-async def drive_turns(base_url: str, cid: str, text: str, seconds: float, started: asyncio.Event | None = None) -> int:
-    """Send `text` turn after turn to one conversation for `seconds` (each waits for the previous to end)."""
+async def drive_turns(
+    base_url: str,
+    cid: str,
+    text: str,
+    seconds: float,
+    started: asyncio.Event | None = None,
+    max_turns: int | None = None,
+) -> int:
+    """Send `text` turn after turn to one conversation for `seconds` (each waits for the previous to end), or
+    `max_turns` turns."""
     from tui.client import AgentClient
     from tui.session import ConversationSession
 
@@ -208,7 +253,9 @@ async def drive_turns(base_url: str, cid: str, text: str, seconds: float, starte
         try:
             await session.wait_live(20)
             end = time.monotonic() + seconds
-            while time.monotonic() < end:
+            while time.monotonic() < end or (max_turns is not None and turns < max_turns):
+                if max_turns is not None and turns >= max_turns:
+                    break
                 item = await session.submit(text)
                 await session.wait_until(lambda: item.id in session.settled, 120)
                 turns += 1

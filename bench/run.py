@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -28,10 +29,12 @@ from bench.common import (
     PY,
     ROOT,
     DemoProcess,
+    ProxyProcess,
     child_env,
     drive_turns,
     median,
     new_streaming_conversation,
+    percentile,
     pty_run,
     run_child,
 )
@@ -305,6 +308,295 @@ def bench_chaos_session(args) -> dict:
     return total
 
 
+def bench_memory(args) -> dict:
+    """RSS of a live session over short turns driven through the app (typed, enter), against the same turns
+    through a ConversationSession alone (the baseline: what the socket, timeline and outbox keep)."""
+    turns = 100 if args.quick else 300
+    marks = [0, 20, 50, 100] if args.quick else [0, 20, 100, 200, 300]
+    repeat = 1 if args.quick else max(1, args.repeat - 1)
+    runs: dict[str, list[dict]] = {"session": [], "app": []}
+    with DemoProcess("--token-rate", "2000", "--tool-seconds", "0.05") as server:
+        for _ in range(repeat):
+            for mode in runs:
+                cid = asyncio.run(new_streaming_conversation(server.base_url))
+                load = os.getloadavg()[0]
+                r = run_child(
+                    f"memory_{'ui' if mode == 'app' else 'session'}",
+                    url=server.base_url,
+                    cid=cid,
+                    turns=turns,
+                    marks=marks,
+                )
+                r["load"] = load
+                runs[mode].append(r)
+    curve = {mode: {str(m): median([r["rss_mb"][str(m)] for r in rs]) for m in marks} for mode, rs in runs.items()}
+    growth = {mode: median([r["growth_mb"] for r in rs]) for mode, rs in runs.items()}
+    return {
+        "turns": turns,
+        "rss_mb": curve,
+        "growth_mb": growth,
+        "app_minus_session_growth_mb": growth["app"] - growth["session"],
+        "targets": {"growth_mb": f"<= 30 over {turns} turns"},
+        "met": {"growth": growth["app"] <= 30},
+        "runs": runs,
+    }
+
+
+def _app_on_pty(
+    server: DemoProcess, *, duration: float, skip: float, text: str, turns: int | None, env: dict[str, str]
+) -> tuple[dict, float]:
+    """The app with a fresh conversation open on a 120x40 pty; once it shows the conversation live, a driver
+    sends `text` (`turns` times, or for the whole run). Returns pty_run's result and the spawn time."""
+    cid = asyncio.run(new_streaming_conversation(server.base_url))
+    threads = []
+
+    def start() -> None:
+        threads.append(
+            _in_background(lambda: drive_turns(server.base_url, cid, text, 0 if turns else duration, max_turns=turns))
+        )
+
+    spawn = time.perf_counter()
+    r = pty_run(
+        [PY, "-m", "bench.apps", "openhands", server.base_url, cid],
+        duration=duration,
+        skip=skip,
+        until=b"live",
+        on_start=start,
+        env=env,
+    )
+    for t in threads:
+        t.join(30)
+    return r, spawn
+
+
+def bench_idle(args) -> dict:
+    """Bytes per second written to a 120x40 pty when nothing changes on screen: after one short reply ended, with
+    the focus in the message box (where typing left it) and in the conversation list; a hello-world (0) and a
+    focused TextArea (its blinking cursor) as baselines."""
+    from bench.paints import print_summary, summarize
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    window = 10 if args.quick else 30
+    settle = 15.0  # start, open, one short turn and its end, then some quiet (the steady state is measured)
+    runs: dict[str, list[dict]] = {"hello": [], "textarea": [], "app_input_focused": [], "app_list_focused": []}
+    paints = {}
+    with DemoProcess("--token-rate", "200", "--tool-seconds", "0.05") as server:
+        for i in range(args.repeat):
+            for mode in runs:
+                load = os.getloadavg()[0]
+                if mode in ("hello", "textarea"):
+                    r = pty_run([PY, "-m", "bench.apps", mode], duration=settle + window, skip=settle)
+                else:
+                    log = str(RESULTS / f"paints-idle-{mode}.json")
+                    extra = {"BENCH_FOCUS": "list"} if mode == "app_list_focused" else {}
+                    if i == 0:
+                        extra["BENCH_REFRESH_LOG"] = log
+                    r, spawn = _app_on_pty(
+                        server, duration=settle + window, skip=settle, text="[text]", turns=1, env=child_env(**extra)
+                    )
+                    if i == 0:
+                        paints[mode] = summarize(log, spawn + settle, spawn + settle + window)
+                        print_summary(mode, paints[mode])
+                r["load"] = load
+                runs[mode].append(r)
+    figures = {mode: median([r["bytes_per_s"] for r in rs]) for mode, rs in runs.items()}
+    return {
+        "window_s": window,
+        "bytes_per_s": figures,
+        "paints": paints,
+        "targets": {"app bytes_per_s": "0 (a clock or age may repaint once a minute)"},
+        "met": {"idle": max(figures["app_input_focused"], figures["app_list_focused"]) <= 2},
+        "runs": runs,
+    }
+
+
+def bench_regions(args) -> dict:
+    """Diagnosis of the terminal bytes at 50 tokens/s: the app streaming on a 120x40 pty with its paint log: which
+    widget's rows each frame repaints and how many bytes they take, who asks for the repaints."""
+    from bench.paints import print_summary, summarize
+
+    seconds = 8 if args.quick else 20
+    skip = 4.0
+    out = {}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with DemoProcess("--token-rate", "50", "--tool-seconds", "0.05") as server:
+        log = str(RESULTS / "paints-streaming.json")
+        r, spawn = _app_on_pty(
+            server,
+            duration=skip + seconds,
+            skip=skip,
+            text="markdown",
+            turns=None,
+            env=child_env(BENCH_REFRESH_LOG=log),
+        )
+        out["pty_bytes_per_s"] = r["bytes_per_s"]
+        out["paints"] = summarize(log, spawn + skip, spawn + skip + seconds)
+        print_summary("streaming 50 tok/s", out["paints"])
+    out["load"] = os.getloadavg()[0]
+    return out
+
+
+def bench_far(args) -> dict:
+    """A conversation of 10,000 events on a server behind a latency-injecting proxy (`--rtt`, 200 ms): time from
+    opening it to the frame showing its newest event, with the requests it made and how many were sequential;
+    key → screen delays while typing during the open (REST calls in flight). Baseline: the same through the proxy
+    with no added latency."""
+    from bench.proxy import read_log, round_trips
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    events = 10_000
+    runs: dict[str, list[dict]] = {"near": [], "far": []}
+    with DemoProcess("--seed-conversations", "1", "--seed-history", str(events)) as server:
+        from tui.client import AgentClient
+
+        async def first_id() -> str:
+            async with AgentClient(server.base_url) as client:
+                return (await client.search_conversations())[0].id
+
+        cid = asyncio.run(first_id())
+        for _ in range(args.repeat):
+            for mode, rtt in (("near", 0.0), ("far", args.rtt)):
+                log_path = str(RESULTS / f"proxy-{mode}.log")
+                with ProxyProcess(server.base_url, rtt, log_path) as proxy:
+                    load = os.getloadavg()[0]
+                    r = run_child("far_open", url=proxy.base_url, direct_url=server.base_url, cid=cid)
+                log = read_log(log_path)
+                r["load"] = load
+                if r.get("t_shown"):
+                    r["round_trips"] = round_trips(log, r["t_open"], r["t_shown"])
+                inflight = []
+                for pressed, delay in r.pop("key_delays"):
+                    busy = any(
+                        e["ev"] == "req"
+                        and e["t"] <= pressed
+                        and next(
+                            (x["t"] for x in log if x["ev"] == "resp" and x["conn"] == e["conn"] and x["t"] > e["t"]),
+                            1e18,
+                        )
+                        > pressed
+                        for e in log
+                    )
+                    inflight.append((busy, delay))
+                d_all = [d for _b, d in inflight]
+                d_busy = [d for b, d in inflight if b]
+                r["key_p50_ms"] = 1000 * percentile(d_all, 0.5)
+                r["key_p95_ms"] = 1000 * percentile(d_all, 0.95)
+                r["key_max_ms"] = 1000 * max(d_all) if d_all else None
+                r["keys_with_request_in_flight"] = len(d_busy)
+                r["key_p95_ms_request_in_flight"] = 1000 * percentile(d_busy, 0.95)
+                r["key_max_ms_request_in_flight"] = 1000 * max(d_busy) if d_busy else None
+                runs[mode].append(r)
+                print(
+                    f"  {mode}: open {r.get('open_s')}, {r.get('round_trips', {}).get('sequential_round_trips')} "
+                    f"sequential round trips, key p95 {r['key_p95_ms']:.0f} ms (load {load:.1f})",
+                    flush=True,
+                )
+    opened = {m: median([r.get("open_s") for r in rs]) for m, rs in runs.items()}
+    return {
+        "events": events,
+        "rtt_s": args.rtt,
+        "open_s": opened,
+        "open_ratio_far_to_near": opened["far"] / opened["near"] if opened["near"] else None,
+        "sequential_round_trips": median(
+            [r["round_trips"]["sequential_round_trips"] for r in runs["far"] if "round_trips" in r]
+        ),
+        "requests": median([r["round_trips"]["requests"] for r in runs["far"] if "round_trips" in r]),
+        "by_path": next((r["round_trips"]["by_path"] for r in runs["far"] if "round_trips" in r), {}),
+        "key_p95_ms": {m: median([r["key_p95_ms"] for r in rs]) for m, rs in runs.items()},
+        "key_max_ms_request_in_flight": {
+            m: max([r["key_max_ms_request_in_flight"] or 0 for r in rs]) for m, rs in runs.items()
+        },
+        "targets": {"open_s": "<= 1.0 at 200 ms", "key": "never waits on the network (far p95 ~ near p95)"},
+        "met": {"open": opened["far"] <= 1.0},
+        "runs": runs,
+    }
+
+
+def bench_fleet10x(args) -> dict:
+    """1,000 conversations on 10 demo servers (100 each), 20 streaming (2 per server) and 80 idle ones pinned:
+    100 watched. Baseline in the same run: one server of 100 with 2 streaming and 8 pinned (a tenth of it), so
+    the per-server costs can be compared (flat when polling scales with the servers, not with the fleet)."""
+    seconds = 10 if args.quick else 20
+    runs: dict[str, list[dict]] = {"tenth": [], "full": []}
+    for mode, servers in (("tenth", 1), ("full", 10)):
+        with contextlib.ExitStack() as stack:
+            demos = [
+                stack.enter_context(
+                    DemoProcess(
+                        "--seed-conversations",
+                        "98",
+                        "--seed-history",
+                        "20",
+                        "--token-rate",
+                        "50",
+                        "--tool-seconds",
+                        "0.05",
+                    )
+                )
+                for _ in range(servers)
+            ]
+            drivers = []
+            for demo in demos:
+                for _ in range(2):
+                    cid = asyncio.run(new_streaming_conversation(demo.base_url))
+                    drivers.append(
+                        _in_background(
+                            lambda u=demo.base_url, c=cid: drive_turns(u, c, "markdown", args.repeat * (seconds + 120))
+                        )
+                    )
+            time.sleep(2)
+            for _ in range(args.repeat):
+                load = os.getloadavg()[0]
+                r = run_child(
+                    "fleet10x_ui",
+                    urls=[d.base_url for d in demos],
+                    per_server=100,
+                    watch_idle=8 * servers,
+                    seconds=seconds,
+                    profile=args.profile,
+                )
+                r["load"] = load
+                runs[mode].append(r)
+                print(
+                    f"  {mode}: {r['conversations']} conversations, {r['watched']} watched, key p95 "
+                    f"{r['p95_ms']:.0f} ms, CPU {r['cpu_pct']:.0f}%, RSS {r['rss_mb']:.0f} MB, refresh_fleet "
+                    f"{r['refresh_fleet_ms_p50']:.1f} ms x{r['refresh_fleet_calls']} (load {load:.1f})",
+                    flush=True,
+                )
+
+    def m(mode: str, key: str) -> float:
+        return median([r[key] for r in runs[mode] if r.get(key) is not None])
+
+    out = {
+        "seconds": seconds,
+        "p95_ms": m("full", "p95_ms"),
+        "p50_ms": m("full", "p50_ms"),
+        "cpu_pct": m("full", "cpu_pct"),
+        "rss_mb": m("full", "rss_mb"),
+        "tenth": {k: m("tenth", k) for k in ("p95_ms", "cpu_pct", "rss_mb", "refresh_fleet_ms_p50")},
+        "refresh_fleet_ms_p50": {
+            "tenth": m("tenth", "refresh_fleet_ms_p50"),
+            "full": m("full", "refresh_fleet_ms_p50"),
+        },
+        "refresh_fleet_ms_per_poll": {
+            "tenth": m("tenth", "refresh_fleet_ms_per_poll"),
+            "full": m("full", "refresh_fleet_ms_per_poll"),
+        },
+        "quiet_bytes_per_poll": {
+            "tenth": m("tenth", "quiet_bytes_per_poll"),
+            "full": m("full", "quiet_bytes_per_poll"),
+        },
+        "quiet_list_rows_per_poll": {
+            "tenth": m("tenth", "quiet_list_rows_per_poll"),
+            "full": m("full", "quiet_list_rows_per_poll"),
+        },
+        "targets": {"p95_ms": "<= 50", "cpu_pct": "<= 40", "rss_mb": "<= 400", "polling": "flat per server"},
+        "runs": runs,
+    }
+    out["met"] = {"p95": out["p95_ms"] <= 50, "cpu": out["cpu_pct"] <= 40, "rss": out["rss_mb"] <= 400}
+    return out
+
+
 BENCHES = {
     "startup": bench_startup,
     "ingest": bench_ingest,
@@ -314,6 +606,11 @@ BENCHES = {
     "bytes": bench_bytes,
     "chaos": bench_chaos,
     "chaos_session": bench_chaos_session,
+    "memory": bench_memory,
+    "idle": bench_idle,
+    "regions": bench_regions,
+    "far": bench_far,
+    "fleet10x": bench_fleet10x,
 }
 DEFAULT = ["startup", "ingest", "history", "streaming", "fleet", "bytes"]
 
@@ -395,6 +692,49 @@ def table(results: dict) -> str:
             "<= 0.2x and <= 20 KB/s",
             r["met"]["ratio"] and r["met"]["absolute"],
         )
+    r = results.get("far")
+    if r:
+        o = r["open_s"]
+        row(
+            "far servers",
+            f"open 10k events, {r['rtt_s'] * 1000:.0f} ms RTT: to the newest event on screen (near); round trips; "
+            "key p95 far (near)",
+            f"{o['far']:.2f} s ({o['near']:.2f} s); {r['sequential_round_trips']:.0f} sequential of "
+            f"{r['requests']:.0f} requests; {r['key_p95_ms']['far']:.0f} ms ({r['key_p95_ms']['near']:.0f} ms)",
+            "<= 1.0 s; keys never wait on the network",
+            r["met"]["open"],
+        )
+    r = results.get("fleet10x")
+    if r:
+        row(
+            "fleet x10",
+            "1,000 listed, 100 watched, 20 streaming: key p95; CPU; RSS; refresh per poll 10 servers (1)",
+            f"{r['p95_ms']:.0f} ms; {r['cpu_pct']:.0f}%; {r['rss_mb']:.0f} MB; "
+            f"{r['refresh_fleet_ms_per_poll']['full']:.1f} ms ({r['refresh_fleet_ms_per_poll']['tenth']:.1f} ms)",
+            "<= 50 ms; <= 40%; <= 400 MB; flat",
+            all(r["met"].values()),
+        )
+    r = results.get("memory")
+    if r:
+        curve = r["rss_mb"]["app"]
+        row(
+            "memory",
+            f"RSS over {r['turns']} short turns through the app (session alone grows)",
+            " → ".join(f"{v:.0f}" for v in curve.values())
+            + f" MB (+{r['growth_mb']['app']:.0f}; session +{r['growth_mb']['session']:.0f})",
+            "<= +30 MB",
+            r["met"]["growth"],
+        )
+    r = results.get("idle")
+    if r:
+        b = r["bytes_per_s"]
+        row(
+            "idle",
+            "bytes/s to the pty, nothing changing: input focused / list focused (TextArea alone)",
+            f"{b['app_input_focused']:.0f} / {b['app_list_focused']:.0f} B/s ({b['textarea']:.0f} B/s)",
+            "0",
+            r["met"]["idle"],
+        )
     r = results.get("chaos")
     if r:
         row(
@@ -452,6 +792,10 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="give up on opening the 100k-event conversation in the app after this many seconds",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="fleet10x: a cProfile of the list's handling of polls (slows it)"
+    )
+    parser.add_argument("--rtt", type=float, default=0.2, help="round-trip time the far benchmark adds (s)")
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 2 if args.quick else 3

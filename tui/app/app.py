@@ -18,7 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.client import NotFound
@@ -49,8 +49,10 @@ from .user_actions import describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
 from .widgets.event_log import EventLog
+from .widgets.key_footer import KeyFooter
 
 OLDER_PAGE = 200  # events fetched from the server per scroll to the top
+FLEET_REORDER = 2.0  # seconds: at most one full pass over the list's rows per this, however many servers poll
 ROW_KINDS = frozenset(
     {ChangeKind.STATUS, ChangeKind.USAGE, ChangeKind.OUTBOX, ChangeKind.INFO, ChangeKind.CONNECTION, ChangeKind.EVENTS}
 )
@@ -120,7 +122,7 @@ class OpenHandsApp(ChildActions):
         with Horizontal(id="main"):
             yield self.fleet_list
             yield self.view
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def watched(self) -> dict[Key, Watch]:
@@ -242,6 +244,29 @@ class OpenHandsApp(ChildActions):
         change: FleetChange = message.change
         for cid in change.removed:
             await self._gone((change.server_name, cid))
+        if change.added or change.removed or change.server_changed:
+            self.refresh_fleet()
+            return
+        # Some rows of one server changed: update those lines in place (not every row of every server on
+        # every poll); the order (recent first) catches up in one full pass at most every FLEET_REORDER s.
+        rows, alerts = self.watchlist.changed_rows(change.server_name, change.changed)
+        for row in rows:
+            self.fleet_list.update_row(row)
+            if (row.server, row.id) == self.current:
+                self.view.refresh_snapshot()
+        for alert in alerts:
+            self._alert(alert)
+        if rows and self._reorder_timer is None:
+            self._reorder_timer = self.set_timer(FLEET_REORDER, self._reorder)
+        self.refresh_bindings()
+
+    def _reorder(self) -> None:
+        self._reorder_timer = None
+        if not app_is_live(self):
+            return
+        if self.fleet_list.holding_order:  # the rows stay put while the user moves: no full pass under the keys
+            self._reorder_timer = self.set_timer(FLEET_REORDER, self._reorder)
+            return
         self.refresh_fleet()
 
     async def _gone(self, key: Key) -> None:
@@ -307,6 +332,8 @@ class OpenHandsApp(ChildActions):
         elif all(e.state is not ServerState.CONNECTING for e in entries) or (why and "give more" in why):
             self._pending_open = None
             self.notify(why or "", severity="warning", markup=False)
+
+    _reorder_timer: Timer | None = None
 
     def refresh_fleet(self) -> None:
         servers, alerts = self.watchlist.rows()

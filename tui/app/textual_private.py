@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App
+from textual.dom import DOMNode
 from textual.geometry import Region
 from textual.keys import _character_to_key
 from textual.notifications import Notification
@@ -22,6 +23,7 @@ __all__ = [
     "app_is_live",
     "character_key",
     "crash",
+    "drop_closed_watchers",
     "keymap_token",
     "notifications",
     "set_terminal_title",
@@ -73,6 +75,14 @@ def set_terminal_title(app: App[Any], title: str) -> None:
     if driver is not None:
         safe = "".join(c for c in title if c.isprintable())
         driver.write(f"\x1b]2;{safe}\x07")
+
+
+def drop_closed_watchers(node: DOMNode) -> None:
+    """Forget the watchers of `node`'s reactives whose owners are closed. Textual keeps them in `__watchers` (one
+    list per reactive, `data_bind` adds to it) and prunes a list only when that reactive changes; `_closing` is
+    the flag that pruning uses."""
+    for watchers in getattr(node, "__watchers", {}).values():
+        watchers[:] = [(owner, callback) for owner, callback in watchers if not owner._closing]
 
 
 class LineOptionList(OptionList):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field
@@ -19,11 +20,13 @@ class _HasStatus(WireModel):
     agent: dict[str, Any] = Field(default_factory=dict)
     confirmation_policy: dict[str, Any] | None = None
 
-    @property
+    # Cached: the list reads both for every row on every poll, and a wire model is never changed after it
+    # arrived (a new poll brings new models). pydantic leaves cached properties out of dumps and equality.
+    @cached_property
     def status(self) -> ExecutionStatus:
         return ExecutionStatus.parse(self.execution_status)
 
-    @property
+    @cached_property
     def usage(self) -> UsageTotals:
         return UsageTotals.from_stats(self.stats)
 

@@ -10,7 +10,7 @@ Following is started and stopped through the `Follow` callback the UI gives (it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -301,16 +301,33 @@ class WatchList:
             )
             for cid, info in entry.conversations.items():
                 key = (entry.name, cid)
-                if self.auto_watch and (
-                    info.status.is_busy() or info.status is ExecutionStatus.WAITING_FOR_CONFIRMATION
-                ):
-                    self.watch(key)
-                alert = self.saw_status(key, self.status(key))
+                alert = self._observe(key, info)
                 if alert is not None:
                     alerts.append(alert)
                 server.conversations.append(self.row(key))
             servers.append(server)
         return servers, alerts
+
+    def changed_rows(self, server: str, cids: Iterable[str]) -> tuple[list[ConvRow], list[Alert]]:
+        """What `rows` does for some conversations of one server only (a poll that changed a few)."""
+        rows: list[ConvRow] = []
+        alerts: list[Alert] = []
+        for cid in cids:
+            key = (server, cid)
+            info = self.info(key)
+            if info is None:
+                continue
+            alert = self._observe(key, info)
+            if alert is not None:
+                alerts.append(alert)
+            rows.append(self.row(key))
+        return rows, alerts
+
+    def _observe(self, key: Key, info: ConversationInfo) -> Alert | None:
+        """Follow a conversation that runs or waits; an alert when its status newly needs the user."""
+        if self.auto_watch and (info.status.is_busy() or info.status is ExecutionStatus.WAITING_FOR_CONFIRMATION):
+            self.watch(key)
+        return self.saw_status(key, self.status(key))
 
     def saw_status(self, key: Key, status: ExecutionStatus) -> Alert | None:
         """Track status transitions; one into a status that needs the user, not on screen, is an alert."""

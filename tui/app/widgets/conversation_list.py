@@ -367,6 +367,11 @@ class ConversationList(Vertical):
             box.cursor_position = len(box.value)
             box.focus()
 
+    @property
+    def holding_order(self) -> bool:
+        """The rows keep their places now (the user is moving through them): a re-sort would change nothing."""
+        return self._holding()
+
     def _holding(self) -> bool:
         """The user is moving through the list: rows keep their places for a moment (a conversation that just
         finished must not jump to the top between two key presses)."""

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from textual import events
 from textual.message import Message
-from textual.widgets import TextArea
 
 from ..actions import Owner, bindings, input_placeholder
+from .steady_cursor import SteadyCursorTextArea
 
 SUBMIT_KEYS = ("enter", "ctrl+s")
 
 
-class MessageInput(TextArea):
+class MessageInput(SteadyCursorTextArea):
     DEFAULT_CSS = """
     MessageInput { height: auto; min-height: 3; max-height: 10; border: round $panel-lighten-2; padding: 0 1; }
     MessageInput:focus { border: round $accent; }
