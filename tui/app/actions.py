@@ -432,7 +432,45 @@ ACTIONS: tuple[Action, ...] = (
         Section.LOG,
         owner=Owner.LOG,
     ),
-    Action("last", "end,G", "Newest", "back to the live tail", Section.LOG, owner=Owner.LOG),
+    Action(
+        "last", "end,G", "Newest", "back to the live tail (also >)", Section.LOG, owner=Owner.LOG, help_keys="end G >"
+    ),
+    Action(
+        "jump_first",
+        "ctrl+home,less_than_sign",
+        "First",
+        "the very first event (loads what it must)",
+        Section.LOG,
+        owner=Owner.LOG,
+        show=False,
+        help_keys="ctrl+home <",
+    ),
+    Action(
+        "find", "slash", "Find", "find text in the log, also in events not loaded yet", Section.LOG, owner=Owner.LOG
+    ),
+    Action(
+        "find_older",
+        "n",
+        "Next match",
+        "the next (older) match",
+        Section.LOG,
+        owner=Owner.LOG,
+        call="find_next(-1)",
+        show=False,
+    ),
+    Action(
+        "find_newer",
+        "N",
+        "Previous match",
+        "the previous (newer) match",
+        Section.LOG,
+        owner=Owner.LOG,
+        call="find_next(1)",
+        show=False,
+    ),
+    Action(
+        "toggle_timestamps", "t", "Times", "show or hide the events' times", Section.LOG, owner=Owner.LOG, show=False
+    ),
     # ---- the queue (local: nothing here reaches the server before it is delivered)
     Action("edit", "e,enter", "Edit", "edit the queued message", Section.QUEUE, owner=Owner.QUEUE),
     Action("remove", "d,delete,x", "Remove", "remove it from the queue", Section.QUEUE, owner=Owner.QUEUE),

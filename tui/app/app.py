@@ -134,6 +134,14 @@ class OpenHandsApp(ChildActions):
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
         self._restore_ui_state()
         self.refresh_fleet()
+        lock = self.fleet.state_lock
+        if lock is not None and lock.problem:  # a second window: it reads, its queue waits for the first to close
+            self.notify(
+                f"{lock.problem}. Messages you queue here wait until it closes.",
+                severity="warning",
+                markup=False,
+                timeout=12,
+            )
         # First run: nothing is open, so the list has the keys (arrows + enter open one right away).
         self.fleet_list.focus_rows()
         self.call_after_refresh(_freeze_heap)
