@@ -242,6 +242,7 @@ class FakeFleet:
     def __init__(self, entries: list[FakeEntry], sessions: dict[tuple[str, str], FakeSession]) -> None:
         self.servers = entries
         self.sessions = sessions
+        self.state_lock = None  # one window: nothing to warn about
 
     def subscribe(self, callback):
         return lambda: None
