@@ -44,6 +44,7 @@ class MessageInput(SteadyCursorTextArea):
         self.placeholder = input_placeholder()
 
     async def _on_key(self, event: events.Key) -> None:
+        self._blink_a_while()  # the steady cursor's own key handler never runs: this one prevents the default
         if event.key in SUBMIT_KEYS:
             event.stop()
             event.prevent_default()
