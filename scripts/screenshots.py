@@ -76,6 +76,7 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                 row = find(app, "Tool call demo")
                 await app.open_conversation(row.server, row.id)
                 coding = app.session
+                assert coding is not None
                 # The seed sends the coding task once the first turn is over: wait for its test run to pass.
                 await wait_for(
                     pilot,
@@ -123,6 +124,7 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                     )
                 )
                 session = app.session
+                assert session is not None
                 await wait_for(
                     pilot,
                     lambda: session.status is ExecutionStatus.FINISHED and not session.turn.active,
@@ -249,6 +251,10 @@ def main() -> None:
         help="a Python that has cairosvg, used when rsvg-convert is missing (default: this one)",
     )
     args = parser.parse_args()
+    python = args.cairo_python or sys.executable
+    has_cairo = subprocess.run([python, "-c", "import cairosvg"], capture_output=True).returncode == 0
+    if not shutil.which("rsvg-convert") and not has_cairo:
+        raise SystemExit("screenshots: no rsvg-convert, and no cairosvg in this Python: give one with --cairo-python")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     shots = asyncio.run(shoot(out, (120, 36)))
