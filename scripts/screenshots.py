@@ -1,14 +1,17 @@
 """Regenerate screenshots/*.svg and *.png of the real app on the embedded demo server.
 
-    .venv/bin/python scripts/screenshots.py [--out DIR]
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--cairo-python PYTHON]
 
-Needs `rsvg-convert` (Debian: apt-get install librsvg2-bin) or the `cairosvg` package for the PNGs.
+Shoots at 120x36 and at 80x24 (`*-80x24`). The PNGs need `rsvg-convert` (Debian: apt-get install librsvg2-bin)
+or, without it, a Python that has the `cairosvg` package: this one, or another given with --cairo-python
+(a throwaway virtualenv keeps it out of the project's dependencies).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -35,19 +38,31 @@ async def wait_for(pilot, predicate, timeout: float = 20.0, what: str = "") -> N
         await pilot.pause(0.05)
 
 
-def find(app, title: str):
+def find(app, title: str, server: str = "local"):
     for row in app.fleet_list._rows.values():
-        if row.title.startswith(title):
+        if row.server == server and row.title.startswith(title):
             return row
     return None
+
+
+def finished(app, title: str) -> bool:
+    row = find(app, title)
+    return row is not None and row.status is ExecutionStatus.FINISHED
 
 
 async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path]:
     shots: list[Path] = []
     with tempfile.TemporaryDirectory() as state:
         server = DemoServer(demo_seed=True, token_rate=12.0, slow_seconds=30.0, tool_seconds=0.2).start()
+        # A second server so the fleet shows its grouping by server.
+        lab = DemoServer(demo_seed=True, token_rate=12.0, slow_seconds=30.0, tool_seconds=0.2).start()
         try:
-            fleet = Fleet([ServerConfig("local", server.base_url)], state_dir=state, fast_poll=0.5, slow_poll=1.0)
+            fleet = Fleet(
+                [ServerConfig("local", server.base_url), ServerConfig("lab", lab.base_url)],
+                state_dir=state,
+                fast_poll=0.5,
+                slow_poll=1.0,
+            )
             app = OpenHandsApp(fleet, preferences=Prefs())
 
             def save(name: str) -> None:
@@ -56,25 +71,41 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                 shots.append(path)
 
             async with app.run_test(size=size) as pilot:
-                await wait_for(pilot, lambda: len(app.fleet_list._rows) >= 4, what="seeded conversations")
+                await wait_for(pilot, lambda: len(app.fleet_list._rows) >= 8, what="seeded conversations")
+                await wait_for(pilot, lambda: finished(app, "Tool call demo"), what="the first turn")
+                row = find(app, "Tool call demo")
+                await app.open_conversation(row.server, row.id)
+                coding = app.session
+                assert coding is not None
+                # The seed sends the coding task once the first turn is over: wait for its test run to pass.
                 await wait_for(
                     pilot,
                     lambda: (
-                        find(app, "Tool call demo") is not None
-                        and find(app, "Tool call demo").status is ExecutionStatus.FINISHED
+                        coding.status is ExecutionStatus.FINISHED
+                        and not coding.turn.active
+                        and "passed" in repr(coding.timeline.events)
                     ),
-                    what="finished",
+                    timeout=60,
+                    what="the coding session",
                 )
-                row = find(app, "Tool call demo")
-                await app.open_conversation(row.server, row.id)
-                await pilot.pause(0.5)
-                app.fleet_list.options.focus()
+                await pilot.pause(1.0)
+                app.clear_notifications()
+                app.fleet_list.focus_rows()
                 await pilot.pause(0.3)
                 save("fleet")
 
+                await pilot.press("f9")  # the whole width for the session
+                await pilot.pause(0.3)
+                log = app.view.log_widget
+                log.scroll_to(y=max(0, log.max_scroll_y - size[1] // 2), animate=False)
+                await pilot.pause(0.3)
+                save("coding")
+                await pilot.press("f9")
+                await pilot.pause(0.3)
+
                 row = find(app, "Streaming a long answer")
                 await app.open_conversation(row.server, row.id)
-                await wait_for(pilot, lambda: len(app.view.log_widget.token_stream.text) > 250, what="streaming")
+                await wait_for(pilot, lambda: len(app.view.log_widget.token_stream.text) > 700, what="streaming")
                 await pilot.pause(0.3)
                 save("streaming")
 
@@ -93,6 +124,7 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                     )
                 )
                 session = app.session
+                assert session is not None
                 await wait_for(
                     pilot,
                     lambda: session.status is ExecutionStatus.FINISHED and not session.turn.active,
@@ -112,13 +144,24 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                 await wait_for(pilot, lambda: len(app.view.queue.items) == 3, what="queue")
                 app.view.input.load_text("A draft I am still typing…")
                 await pilot.pause(1.0)
+                app.clear_notifications()
                 save("queue")
+                # The message box is not per conversation: the draft would follow to the next one.
+                app.view.input.load_text("")
 
                 row = find(app, "Waiting for your confirmation")
                 await app.open_conversation(row.server, row.id)
                 await wait_for(pilot, lambda: app.view.confirmation.has_class("-active"), what="confirmation")
                 await pilot.pause(0.3)
+                app.clear_notifications()
                 save("confirmation")
+
+                await pilot.press("f3")
+                await pilot.pause(0.5)
+                app.clear_notifications()
+                save("attention")
+                await pilot.press("escape")
+                await pilot.pause(0.3)
 
                 await pilot.press("f1")
                 await pilot.pause(0.3)
@@ -126,10 +169,57 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
                 await pilot.press("escape")
         finally:
             server.stop()
+            lab.stop()
     return shots
 
 
-def to_png(svg: Path) -> Path:
+# Block elements as (left, top, right, bottom) of the cell. A font draws them shorter than Textual's line height,
+# which leaves stripes in borders and scrollbars: cairosvg gets them as rectangles instead.
+BLOCKS = {
+    "█": (0, 0, 1, 1),
+    "▀": (0, 0, 1, 0.5),
+    "▔": (0, 0, 1, 0.125),
+    "▐": (0.5, 0, 1, 1),
+    "▕": (0.875, 0, 1, 1),
+    **{chr(0x2581 + i): (0, 1 - (i + 1) / 8, 1, 1) for i in range(7)},  # ▁ … ▇
+    **{chr(0x2589 + i): (0, 0, (7 - i) / 8, 1) for i in range(7)},  # ▉ … ▏
+}
+TEXT = re.compile(r'<text class="([^"]+)" x="([\d.]+)" y="([\d.]+)" textLength="([\d.]+)"[^>]*>([^<]*)</text>')
+# Textual's export: 20px text on 24.4px lines, the first baseline at 20 and the first row's top at 1.5.
+CELL_W, LINE_H, BASELINE, TOP = 12.2, 24.4, 20.0, 1.5
+
+
+def blocks_as_rects(svg: str) -> str:
+    fills = dict(re.findall(r"\.([\w-]+) \{ fill: (#[0-9a-fA-F]+)", svg))
+
+    def rects(match: re.Match[str]) -> str:
+        cls, x, y, _length, text = match.groups()
+        if not text or any(ch not in BLOCKS for ch in text) or cls not in fills:
+            return match.group(0)
+        top = TOP + round((float(y) - BASELINE) / LINE_H) * LINE_H
+        out = []
+        for i, ch in enumerate(text):
+            left, upper, right, lower = BLOCKS[ch]
+            cell = float(x) + i * CELL_W
+            out.append(
+                f'<rect fill="{fills[cls]}" x="{cell + left * CELL_W:.2f}" y="{top + upper * LINE_H:.2f}" '
+                f'width="{(right - left) * CELL_W + 0.3:.2f}" height="{(lower - upper) * LINE_H + 0.3:.2f}" shape-rendering="crispEdges"/>'
+            )
+        return "".join(out)
+
+    return TEXT.sub(rects, svg)
+
+
+def braille_font(svg: str) -> str:
+    """DejaVu Sans Mono has no braille (the spinners): those runs take DejaVu Sans, which has."""
+    return re.sub(
+        r"<text (?=[^>]*>[^<]*[\u2800-\u28ff])",
+        '<text style="font-family: DejaVu Sans" ',
+        svg,
+    )
+
+
+def to_png(svg: Path, cairo_python: str | None) -> Path:
     png = svg.with_suffix(".png")
     text = svg.read_text()
     if shutil.which("rsvg-convert"):
@@ -139,25 +229,38 @@ def to_png(svg: Path) -> Path:
             tmp.write(fixed)
         subprocess.run(["rsvg-convert", "-w", "1600", "-o", str(png), tmp.name], check=True)
         Path(tmp.name).unlink()
-    else:
-        import cairosvg
-
-        cairosvg.svg2png(
-            bytestring=text.replace("Fira Code", "DejaVu Sans Mono").encode(), write_to=str(png), output_width=1600
-        )
+        return png
+    # cairosvg has no Fira Code to fall back on: name a monospace font that is commonly installed, sized so its
+    # advance (0.602 em) fills Textual's 12.2px cells; else every run of one style ends short of the next.
+    fixed = text.replace("Fira Code", "DejaVu Sans Mono").replace("font-size: 20px;", "font-size: 20.27px;")
+    fixed = braille_font(blocks_as_rects(fixed))
+    python = cairo_python or sys.executable
+    convert = (
+        "import sys, cairosvg; "
+        "cairosvg.svg2png(bytestring=sys.stdin.buffer.read(), write_to=sys.argv[1], output_width=1600)"
+    )
+    subprocess.run([python, "-c", convert, str(png)], input=fixed.encode(), check=True)
     return png
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
+    parser.add_argument(
+        "--cairo-python",
+        help="a Python that has cairosvg, used when rsvg-convert is missing (default: this one)",
+    )
     args = parser.parse_args()
+    python = args.cairo_python or sys.executable
+    has_cairo = subprocess.run([python, "-c", "import cairosvg"], capture_output=True).returncode == 0
+    if not shutil.which("rsvg-convert") and not has_cairo:
+        raise SystemExit("screenshots: no rsvg-convert, and no cairosvg in this Python: give one with --cairo-python")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    shots = asyncio.run(shoot(out, (160, 48)))
+    shots = asyncio.run(shoot(out, (120, 36)))
     shots += asyncio.run(shoot(out, (80, 24), "-80x24"))
     for svg in shots:
-        print(to_png(svg))
+        print(to_png(svg, args.cairo_python))
 
 
 if __name__ == "__main__":
