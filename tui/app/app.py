@@ -94,6 +94,7 @@ class OpenHandsApp(ChildActions):
         self.state_path = Path(state_dir) / FILE_NAME if state_dir is not None else None
         self.ui_state, self._state_notice = UiState.load(self.state_path) if self.state_path else (UiState(), None)
         self.histories: dict[Key, list[str]] = dict(self.ui_state.history)
+        self.drafts: dict[Key, str] = {}  # unsent text of the conversations left, by conversation
         reopen = continue_last or bool(getattr(preferences, "reopen_last", True))
         self._pending_open: Key | str | None = open_id or (self.ui_state.last_open if reopen else None)
         self.preferences = preferences
@@ -446,6 +447,10 @@ class OpenHandsApp(ChildActions):
 
     async def open_conversation(self, server: str, cid: str) -> None:
         key = (server, cid)
+        leaving = self.current
+        if leaving is not None and leaving != key:  # each conversation keeps its own unsent draft
+            self.drafts[leaving] = self.view.input.text
+            self.view.input.text = self.drafts.pop(key, "")
         session, previous = self.watchlist.open(key)
         self.fleet_list.select_key(conv_key(server, cid))
         await self.view.bind(session)
