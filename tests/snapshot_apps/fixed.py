@@ -196,6 +196,7 @@ class FakeSession:
     orphans: list[OrphanedText] = field(default_factory=list)
     hold: str | None = None
     has_older: bool = False
+    can_steer: bool = False  # the fixed screens show a 1.43-style server: no steering
 
     def __post_init__(self) -> None:
         self.timeline = Timeline()

@@ -59,6 +59,7 @@ class ActionState:
     resumable: bool = False  # paused, or the queue is held / waiting while nothing runs
     target: bool = False  # a conversation to act on: the highlighted row in the list, else the open one
     target_waiting: bool = False  # that conversation waits for the user's confirmation
+    can_steer: bool = False  # a message can go into the running turn (servers that answer mid-turn messages)
 
     @classmethod
     def of(
@@ -88,6 +89,7 @@ class ActionState:
             or (bool(session.outbox.items) and not busy),
             target=target,
             target_waiting=waiting,
+            can_steer=session.can_steer,
         )
 
 
@@ -151,6 +153,10 @@ def _busy(s: ActionState) -> bool:
     return s.busy and not s.interrupting
 
 
+def _steerable(s: ActionState) -> bool:
+    return s.can_steer and not s.interrupting
+
+
 ACTIONS: tuple[Action, ...] = (
     # ---- anywhere (the app's own bindings)
     Action(
@@ -163,6 +169,17 @@ ACTIONS: tuple[Action, ...] = (
         on_server=True,
         priority=False,  # the message box handles ctrl+s itself, in order with what is typed
         palette="Stop & send",
+    ),
+    Action(
+        "steer",
+        "ctrl+o",
+        "Steer",
+        "send the message into the running turn, without stopping it (servers that answer mid-turn: 1.58)",
+        Section.ANYWHERE,
+        applies=_steerable,
+        on_server=True,
+        priority=False,  # the message box handles ctrl+o itself, in order with what is typed
+        palette="Steer: send into the running turn",
     ),
     Action(
         "send_now",

@@ -82,9 +82,9 @@ class UserActions(App[None]):
     def _submit(self, message: MessageInput.Submit) -> None:
         # ctrl+s stops and sends only while a turn runs (else it is a plain send); the text is the message's.
         stop = message.interrupt and self.applies("stop_and_send")
-        self.send(message.text, interrupt=stop)
+        self.send(message.text, interrupt=stop, steer=message.steer)
 
-    def send(self, text: str, *, interrupt: bool = False) -> None:
+    def send(self, text: str, *, interrupt: bool = False, steer: bool = False) -> None:
         """Send (or queue, or stop & send) exactly `text`: what the box held when the key was pressed."""
         session = self.session
         if not text.strip():
@@ -100,7 +100,12 @@ class UserActions(App[None]):
             )
             self.notify(hint, severity="warning", markup=False)
             return
-        self.do(session.submit(text, interrupt=interrupt), "send")
+        if steer and not session.can_steer:
+            # Nothing runs, or the server would not answer a mid-turn message: the ordinary send/queue.
+            self.notify("Nothing to steer: the message is sent (or queued) as usual.", markup=False, timeout=4)
+            steer = False
+        mode = "steer" if steer else "interrupt" if interrupt else "queue"
+        self.do(session.submit(text, mode=mode), "send")
         self.save_ui_state()  # the input history
 
     def save_ui_state(self) -> None:
@@ -119,6 +124,12 @@ class UserActions(App[None]):
 
     def action_stop_and_send(self) -> None:
         self._send_draft(interrupt=True)
+
+    def action_steer(self) -> None:
+        """ctrl+o from outside the message box, or the palette: the box's text into the running turn."""
+        text = self.view.take_draft() if self.view.draft.strip() else ""
+        if text:
+            self.send(text, steer=True)
 
     def action_interrupt(self) -> None:
         if self.session is not None:

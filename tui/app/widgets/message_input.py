@@ -14,7 +14,7 @@ from textual.message import Message
 from ..actions import Owner, bindings, input_placeholder
 from .steady_cursor import SteadyCursorTextArea
 
-SUBMIT_KEYS = ("enter", "ctrl+s")
+SUBMIT_KEYS = ("enter", "ctrl+s", "ctrl+o")
 
 
 class MessageInput(SteadyCursorTextArea):
@@ -29,9 +29,10 @@ class MessageInput(SteadyCursorTextArea):
         """`text` is what the box held when the key was pressed; `interrupt` is ctrl+s (stop & send when the agent
         is busy, else a plain send)."""
 
-        def __init__(self, text: str, interrupt: bool = False) -> None:
+        def __init__(self, text: str, interrupt: bool = False, steer: bool = False) -> None:
             super().__init__()
             self.text = text
+            self.steer = steer
             self.interrupt = interrupt
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -48,15 +49,15 @@ class MessageInput(SteadyCursorTextArea):
         if event.key in SUBMIT_KEYS:
             event.stop()
             event.prevent_default()
-            self._submit(interrupt=event.key != "enter")
+            self._submit(interrupt=event.key == "ctrl+s", steer=event.key == "ctrl+o")
             return
         await super()._on_key(event)
 
-    def _submit(self, *, interrupt: bool) -> None:
+    def _submit(self, *, interrupt: bool, steer: bool = False) -> None:
         """Take the box's text now (empty: nothing to send, but ctrl+s still interrupts)."""
         text = self.take() if self.text.strip() else ""
         if text or interrupt:
-            self.post_message(self.Submit(text, interrupt))
+            self.post_message(self.Submit(text, interrupt, steer))
 
     def action_submit(self) -> None:
         self._submit(interrupt=False)
