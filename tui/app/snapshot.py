@@ -38,6 +38,8 @@ class ConversationSnapshot:
     hold: str | None = None  # why the queue is not delivered
     waiting: bool = False  # for the user's confirmation
     pending: tuple[ActionEvent, ...] = ()  # the actions waiting for it
+    runtime_problem: str = ""  # the server says the conversation's runtime is missing, failed or starting (1.58)
+    capacity_wait: str | None = None  # what waits for a full server (429): "server full: …"
 
     @property
     def open(self) -> bool:
@@ -68,4 +70,6 @@ def snapshot_of(session: ConversationSession, *, pausing: bool = False, deleted:
         hold=session.hold,
         waiting=waiting,
         pending=tuple(session.pending_actions()) if waiting else (),
+        runtime_problem=info.runtime_problem if info is not None else "",
+        capacity_wait=session.capacity_wait,
     )

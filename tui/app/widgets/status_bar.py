@@ -48,6 +48,10 @@ def _parts(data: ConversationSnapshot, now: float) -> list[tuple[str, Text]]:
     if data.turn_started and (data.status is ExecutionStatus.RUNNING or data.interrupting):
         status.append(f" {render.duration(now - data.turn_started)}", style="bold")
     parts = [("status", status), ("connection", _connection(data, now))]
+    if data.capacity_wait:
+        parts.append(("capacity", Text(render.one_line(data.capacity_wait, 50), style="bold yellow")))
+    if data.runtime_problem:
+        parts.append(("runtime", Text(render.one_line(data.runtime_problem, 60), style="bold red")))
     usage = data.usage
     if usage.total_tokens or usage.cost:
         line = Text(f"{render.tokens(usage.total_tokens)} tok")
