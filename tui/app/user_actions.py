@@ -271,7 +271,12 @@ class UserActions(App[None]):
             confirm=spec.confirm,
             **({"tools": spec.tools} if spec.tools is not None else {}),
         )
-        info = await self.fleet.create(spec.server, request)
+
+        def full(waiting: bool) -> None:
+            if waiting:
+                self.notify(f"{spec.server} is full (its run limit): creating when a slot frees…", markup=False)
+
+        info = await self.fleet.create(spec.server, request, on_full=full)
         self.ui_state.new_conversation[spec.server] = {  # remembered for this server (never the key itself)
             "model": spec.model,
             "base_url": spec.base_url or "",

@@ -27,6 +27,7 @@ from tui.protocol import (
     ToolCatalog,
 )
 
+from .capacity import create_when_room
 from .conversation import ConversationSession
 from .outbox import OutboxStore
 from .review import FileChange, load_changes
@@ -260,9 +261,21 @@ class Fleet:
         """A fleet of one server around a client that already exists (a headless verb's), never polled."""
         return cls([server], client_factory=lambda *_: client)
 
-    async def create(self, server_name: str, request: StartConversationRequest) -> ConversationInfo:
-        """Start a conversation; it is listed at once (before the next poll sees it)."""
-        info = await self.client(server_name).create_conversation(request)
+    async def create(
+        self,
+        server_name: str,
+        request: StartConversationRequest,
+        *,
+        on_full: Callable[[bool], None] | None = None,
+    ) -> ConversationInfo:
+        """Start a conversation; it is listed at once (before the next poll sees it). With `on_full`, a full server
+        (429: nothing was created) is asked again with the same conversation id until it has room, `on_full(True)`
+        saying so while it waits."""
+        client = self.client(server_name)
+        if on_full is not None:
+            info = await create_when_room(client, request, on_wait=on_full)
+        else:
+            info = await client.create_conversation(request)
         self.add_local(server_name, info)
         return info
 
