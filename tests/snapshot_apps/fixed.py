@@ -197,6 +197,7 @@ class FakeSession:
     hold: str | None = None
     has_older: bool = False
     can_steer: bool = False  # the fixed screens show a 1.43-style server: no steering
+    capacity_wait: str | None = None
 
     def __post_init__(self) -> None:
         self.timeline = Timeline()

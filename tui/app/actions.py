@@ -60,6 +60,7 @@ class ActionState:
     target: bool = False  # a conversation to act on: the highlighted row in the list, else the open one
     target_waiting: bool = False  # that conversation waits for the user's confirmation
     can_steer: bool = False  # a message can go into the running turn (servers that answer mid-turn messages)
+    runtime_problem: bool = False  # the server says the open conversation's runtime is not usable (1.58)
 
     @classmethod
     def of(
@@ -90,6 +91,7 @@ class ActionState:
             target=target,
             target_waiting=waiting,
             can_steer=session.can_steer,
+            runtime_problem=bool(session.info is not None and session.info.runtime_problem),
         )
 
 
@@ -234,6 +236,16 @@ ACTIONS: tuple[Action, ...] = (
         on_server=True,
         priority=True,
         palette="Resume",
+    ),
+    Action(
+        "reprovision",
+        "",
+        "Reprovision",
+        "ask the server to bring the conversation's runtime back (when it is missing or failed; 1.58)",
+        Section.ANYWHERE,
+        applies=lambda s: s.runtime_problem,
+        on_server=True,
+        palette="Reprovision the conversation's runtime",
     ),
     Action(
         "approve",

@@ -146,6 +146,17 @@ class UserActions(App[None]):
         if self.session is not None:
             self.do(self.session.resume(), "resume")
 
+    def action_reprovision(self) -> None:
+        """From the palette (it names what it does): the server re-creates the runtime; the answer is shown."""
+        session = self.session
+        if session is not None:
+            self.do(self._reprovision(session.server_name, session.id), "reprovision")
+
+    async def _reprovision(self, server: str, cid: str) -> None:
+        problem = await self.fleet.reprovision(server, cid)
+        shown = render.one_line(problem, 120) if problem else "available"  # server text, made safe
+        self.notify(f"Runtime: {shown}", markup=False, severity="warning" if problem else "information")
+
     def _target_key(self) -> Key | None:
         """The conversation an action applies to: the highlighted row when the list has focus, else the open one."""
         if self.fleet_list.rows_focused:

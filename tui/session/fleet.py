@@ -317,6 +317,15 @@ class Fleet:
         except NotFound:
             return None
 
+    async def reprovision(self, server_name: str, conversation_id: str) -> str:
+        """Ask the server to bring a conversation's runtime back (1.58); what is still wrong ("" when usable). The
+        open session's info is read again, so the status bar follows."""
+        runtime = await self.client(server_name).reprovision(conversation_id)
+        session = self.sessions.get((server_name, conversation_id))
+        if session is not None:
+            await session.refresh_info()
+        return runtime.problem
+
     async def count_events(self, server_name: str, conversation_id: str) -> int:
         """How many events the server holds for a conversation."""
         return await self.client(server_name).count_events(conversation_id)
