@@ -32,6 +32,7 @@ __all__ = [
     "demo_server_keyed_143",
     "dormant_server",
     "dormant_server_143",
+    "long_server",
     "start_demo",
 ]
 
@@ -87,3 +88,10 @@ def dormant_server_143() -> Iterator[DemoServer]:
     srv = start_demo("1.43", deferred_init=True, init_key=INIT_KEY)
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def long_server():
+    """One seeded conversation of 3,000 events (long-history paging, search, jumps)."""
+    with DemoServer(seed_conversations=1, seed_history=3000, **FAST_KNOBS) as srv:
+        yield srv

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tests.fixtures_demo import FAST_KNOBS
-from tests.snapshot_apps.harness import make_app, wait_for
+from tests.snapshot_apps.harness import make_app, visible, wait_for
 from tui.app.widgets.event_log import MAX_MOUNTED, EventItem
-from tui.demo import DemoServer
 
 SIZE = (120, 36)
 FIRST = "Seeded request #0: please check item 0."
-
-
-@pytest.fixture
-def long_server():
-    with DemoServer(seed_conversations=1, seed_history=3000, **FAST_KNOBS) as srv:
-        yield srv
-
-
-def _visible(log, item) -> bool:
-    top = log.scroll_offset.y
-    region = item.virtual_region
-    return item.is_attached and region.y >= top and region.bottom <= top + log.scrollable_content_region.height
 
 
 async def test_long_history_pages_in_from_the_server(long_server, tmp_path):
@@ -57,7 +41,7 @@ async def test_long_history_pages_in_from_the_server(long_server, tmp_path):
             first_item = next((i for i in log.items if isinstance(i, EventItem) and i.copy_text.endswith(FIRST)), None)
         assert not session.has_older and len(session.timeline) >= 3000
         await pilot.press("home")
-        await wait_for(pilot, lambda: _visible(log, first_item), what="the first event on screen")
+        await wait_for(pilot, lambda: visible(log, first_item), what="the first event on screen")
         assert max_mounted <= MAX_MOUNTED < 600, max_mounted
         assert saw_server_line
         assert "older events" not in str(log._older.render()) or not log._older.display

@@ -11,23 +11,11 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures_demo import FAST_KNOBS
-from tests.snapshot_apps.harness import create, make_app, wait_for
+from tests.snapshot_apps.harness import create, make_app, visible, wait_for
 from tui.demo import DemoServer
 
 SIZE = (120, 36)
 FIRST = "Seeded request #0: please check item 0."
-
-
-@pytest.fixture
-def long_server():
-    with DemoServer(seed_conversations=1, seed_history=3000, **FAST_KNOBS) as srv:
-        yield srv
-
-
-def _visible(log, item) -> bool:
-    top = log.scroll_offset.y
-    region = item.virtual_region
-    return item.is_attached and region.y >= top and region.bottom <= top + log.scrollable_content_region.height
 
 
 async def _open_long(pilot, app):
@@ -48,7 +36,7 @@ async def _find(pilot, text: str) -> None:
 
 def _selected_shows(log, text: str) -> bool:
     item = log._selected
-    return item is not None and text in item.plain and _visible(log, item)
+    return item is not None and text in item.plain and visible(log, item)
 
 
 async def test_find_in_the_loaded_blocks_with_next_and_previous(long_server, tmp_path):
@@ -89,7 +77,7 @@ async def test_jump_to_the_first_event_and_back_to_the_newest(long_server, tmp_p
 
         def first_on_screen() -> bool:
             item = next((i for i in log._event_items() if i.plain.endswith(FIRST)), None)
-            return item is not None and _visible(log, item)
+            return item is not None and visible(log, item)
 
         await wait_for(pilot, first_on_screen, 40, what="the first event on screen")
         assert not app.session.has_older and log.mounted_count <= 350
@@ -97,7 +85,7 @@ async def test_jump_to_the_first_event_and_back_to_the_newest(long_server, tmp_p
 
         def newest_on_screen() -> bool:
             item = next((i for i in log._event_items() if "Seeded request #749" in i.plain), None)
-            return item is not None and _visible(log, item) and log.following
+            return item is not None and visible(log, item) and log.following
 
         await wait_for(pilot, newest_on_screen, what="the newest event on screen")
 
@@ -122,7 +110,7 @@ async def test_sending_while_scrolled_up_brings_the_message_into_view(long_serve
 
         def sent_on_screen() -> bool:
             item = next((i for i in log._event_items() if "a fresh question" in i.plain), None)
-            return item is not None and _visible(log, item)
+            return item is not None and visible(log, item)
 
         await wait_for(pilot, sent_on_screen, what="the sent message on screen")
         assert log.following

@@ -88,3 +88,10 @@ def log_text(app: Any) -> str:
     view = app.view
     view.log_widget._flush()
     return view.log_widget.plain_text()
+
+
+def visible(log: Any, item: Any) -> bool:
+    """The item is mounted and wholly inside the log's visible region."""
+    top = log.scroll_offset.y
+    region = item.virtual_region
+    return item.is_attached and region.y >= top and region.bottom <= top + log.scrollable_content_region.height
