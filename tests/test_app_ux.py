@@ -49,10 +49,10 @@ async def test_first_run_focus_and_escape(seeded_server, tmp_path):
         assert "interrupt" not in footer_actions(app) and "back_to_list" not in footer_actions(app)
         await pilot.press("down", "enter")
         await wait_for(pilot, lambda: app.current is not None, what="opened with arrows + enter")
-        assert app.view.input.has_focus
+        await wait_for(pilot, lambda: app.view.input.has_focus, what="the message box focused")
         await wait_for(pilot, lambda: str(app.session.connection.state.value) == "live", what="live")
-        actions = footer_actions(app)
-        assert {"submit", "back_to_list"} <= actions and "interrupt" not in actions
+        await wait_for(pilot, lambda: {"submit", "back_to_list"} <= footer_actions(app), what="footer keys")
+        assert "interrupt" not in footer_actions(app)
         # Esc with nothing running: back to the list, on the open conversation's row.
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.fleet_list.options.has_focus, what="back in the list")
