@@ -234,6 +234,7 @@ class FakeEntry:
     message: str = ""
     retry_at: float | None = None
     conversations: dict[str, ConversationInfo] = field(default_factory=dict)
+    full: bool = False
 
     @property
     def name(self) -> str:

@@ -23,6 +23,7 @@ Connect errors (refused, DNS, TLS) and timeouts are never retried; they become `
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -76,6 +77,7 @@ BATCH_GET_MAX = 99  # the server asserts len(ids) < 100
 MAX_CONVERSATION_PAGES = 100
 MAX_EVENT_PAGES = 5_000
 MAX_BODY_BYTES = 32 * 1024 * 1024
+FULL_FRESH = 120.0  # seconds a 429 keeps a server marked full when nothing asks it again
 
 _RETRYABLE = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError)
 
@@ -153,6 +155,9 @@ class AgentClient:
         # bytes (each of which would reset httpx's read timeout). Long calls get the long timeout.
         self.deadline = deadline if deadline is not None else 3 * timeout
         self.max_body = max_body
+        # When this server last answered 429 (monotonic), cleared by the next POST it accepted: what the list shows
+        # as "full" (1.58 does not publish its run limit, only refuses past it).
+        self.last_full: float | None = None
         headers = {"Accept": "application/json", "User-Agent": "openhands-tui"}
         if self._session_key:
             headers["X-Session-API-Key"] = self._session_key
@@ -172,6 +177,10 @@ class AgentClient:
     @property
     def has_session_key(self) -> bool:
         return self._session_key is not None
+
+    def is_full(self, within: float = FULL_FRESH) -> bool:
+        """The server refused a run for lack of room within the last `within` seconds, and took no POST since."""
+        return self.last_full is not None and time.monotonic() - self.last_full < within
 
     @property
     def display_url(self) -> str:
@@ -263,6 +272,10 @@ class AgentClient:
                 ) from exc
             except httpx.HTTPError as exc:  # anything else httpx raises is still the server's or the link's fault
                 raise unreachable(self.base_url, exc) from exc
+            if resp.status_code == 429:
+                self.last_full = time.monotonic()
+            elif method == "POST" and resp.is_success:
+                self.last_full = None
             if resp.is_success or resp.status_code in accept:
                 return resp
             raise error_from_response(resp, route_kind=route_kind, base_url=self.base_url, subject=subject)

@@ -62,9 +62,14 @@ async def skills_catalog():
 
 
 @router.get(PREFIX + "/runtime", dependencies=guarded)
-@router.post(PREFIX + "/runtime/reprovision", dependencies=guarded)
 async def runtime(conv: Conversation = Depends(known)):
-    return dict(wire.RUNTIME_AVAILABLE)  # a local runtime is always there; reprovision is the same read
+    return dict(conv.runtime)
+
+
+@router.post(PREFIX + "/runtime/reprovision", dependencies=guarded)
+async def reprovision(conv: Conversation = Depends(known)):
+    conv.runtime = dict(wire.RUNTIME_AVAILABLE)  # a local runtime is there again at once
+    return dict(conv.runtime)
 
 
 @router.get(PREFIX + "/vscode/url", dependencies=guarded)

@@ -345,6 +345,9 @@ class Conversation:
     user_messages: int = 0
     pending: list[str] = field(default_factory=list)  # user texts no LLM call has seen yet
     seed_count: int = 0
+    # 1.58 `runtime_info`: a local runtime is always available; a test may take it away (as a remote runtime
+    # that died would) and a reprovision brings it back.
+    runtime: dict[str, Any] = field(default_factory=lambda: dict(wire.RUNTIME_AVAILABLE))
     stats: Stats = field(default=None)  # type: ignore[assignment]
     log: EventLog = field(default=None)  # type: ignore[assignment]
     # run-time only
@@ -520,7 +523,7 @@ class Conversation:
         }
         if not self.legacy:
             tools = [t.get("name") for t in self.agent.get("tools") or []]
-            info["runtime_info"] = dict(wire.RUNTIME_AVAILABLE)
+            info["runtime_info"] = dict(self.runtime)
             info["tool_module_qualnames"] = {t: wire.TOOL_MODULES[t] for t in tools if t in wire.TOOL_MODULES}
         return info
 

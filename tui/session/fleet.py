@@ -63,6 +63,7 @@ class ServerEntry:
     # that moment cannot list them yet, and must not report them as removed.
     added_at: dict[str, float] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # poll now (set by `Fleet.poke`)
+    full: bool = False  # the server refused a run for lack of room lately (as last reported to the list)
 
     @property
     def name(self) -> str:
@@ -79,7 +80,8 @@ class FleetChange:
 
 
 def _fingerprint(info: ConversationInfo) -> tuple[object, ...]:
-    return (info.execution_status, info.title, info.updated_at, info.usage.cost)
+    runtime = info.runtime_info.runtime_status if info.runtime_info is not None else None
+    return (info.execution_status, info.title, info.updated_at, info.usage.cost, runtime)
 
 
 class Fleet:
@@ -211,8 +213,11 @@ class Fleet:
                 session.info = fresh[cid]
         busy = any(info.status.is_busy() for info in infos)
         entry.next_poll = time.monotonic() + (self.fast_poll if busy else self.slow_poll)
-        if added or removed or changed or (entry.state, entry.message) != before:
-            self._emit(FleetChange(entry.name, added, removed, changed, (entry.state, entry.message) != before))
+        full, was_full = entry.client.is_full(), entry.full
+        entry.full = full
+        server_changed = (entry.state, entry.message) != before or full != was_full
+        if added or removed or changed or server_changed:
+            self._emit(FleetChange(entry.name, added, removed, changed, server_changed))
 
     def counts(self) -> dict[ExecutionStatus, int]:
         counts: dict[ExecutionStatus, int] = {}
@@ -324,6 +329,7 @@ class Fleet:
         session = self.sessions.get((server_name, conversation_id))
         if session is not None:
             await session.refresh_info()
+        self.poke()  # the list row follows too
         return runtime.problem
 
     async def count_events(self, server_name: str, conversation_id: str) -> int:

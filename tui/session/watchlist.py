@@ -59,6 +59,7 @@ class ConvRow:
     forked_from: str | None = None  # the conversation this one was forked from (1.58)
     forked_from_title: str = ""  # its title when it is listed, else the start of its id
     children: tuple[ExecutionStatus, ...] = ()  # the statuses of its listed children (for the summary)
+    runtime: str = ""  # the runtime's status when the server says it is not usable: "missing", "error", … (1.58)
 
     @property
     def key(self) -> str:
@@ -73,6 +74,12 @@ class ServerRow:
     retry_at: float | None = None
     conversations: list[ConvRow] = field(default_factory=list)
     embedded: bool = False  # the demo server this process started (scripted agent, no LLM)
+    full: bool = False  # it refused a run for lack of room lately (429, 1.58): messages and creates wait
+
+
+def _runtime_trouble(info: ConversationInfo | None) -> str:
+    runtime = info.runtime_info if info is not None else None
+    return runtime.runtime_status if runtime is not None and not runtime.is_usable else ""
 
 
 def conv_key(server: str, cid: str) -> str:
@@ -258,6 +265,7 @@ class WatchList:
             forked_from=forked_from,
             forked_from_title=self.title((key[0], forked_from)) if forked_from else "",
             children=children,
+            runtime=_runtime_trouble(session.info if session is not None and session.info is not None else info),
         )
 
     def _family(
@@ -297,7 +305,12 @@ class WatchList:
         alerts: list[Alert] = []
         for entry in self.fleet.servers:
             server = ServerRow(
-                entry.name, entry.state.value, entry.message, entry.retry_at, embedded=entry.config.embedded
+                entry.name,
+                entry.state.value,
+                entry.message,
+                entry.retry_at,
+                embedded=entry.config.embedded,
+                full=entry.full,
             )
             for cid, info in entry.conversations.items():
                 key = (entry.name, cid)

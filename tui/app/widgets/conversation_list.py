@@ -60,7 +60,12 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     state = row.state
     style = _SERVER_STYLE.get(state, "")
     if state == "ok":
-        grid.add_row(name, Text(f"{len(row.conversations)}", style=style))
+        count = Text()
+        if row.full:  # 1.58 refused a run for lack of room: what is sent or created waits for a free slot
+            running = sum(c.status is ExecutionStatus.RUNNING for c in row.conversations)
+            count.append(f"full · {running} running  ", style="bold yellow")
+        count.append(f"{len(row.conversations)}", style=style)
+        grid.add_row(name, count)
         if row.embedded:  # the first screen says what this is and how to leave it
             hint = Text("  scripted demo, no LLM · a real server: openhands-tui --server URL", style="dim italic")
             hint.overflow = "fold"
@@ -83,14 +88,25 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     return Group(grid, Text("  " + detail, style=style, overflow="fold"))
 
 
-ServerSig = tuple[str, str, str, int | None, int]
+ServerSig = tuple[str, str, str, int | None, int, int | None]
 
 
 def _server_sig(row: ServerRow, now: float) -> ServerSig:
     """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
     retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
     state = row.state + ("+embedded" if row.embedded else "")
-    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations)
+    running = sum(c.status is ExecutionStatus.RUNNING for c in row.conversations) if row.full else None
+    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations), running
+
+
+_RUNTIME_LABELS = {"missing": "no runtime", "error": "runtime failed", "ownership_lost": "runtime moved"}
+
+
+def runtime_label(status: str, short: bool = False) -> str:
+    """A conversation's unusable runtime in a few cells (fewer in a narrow list)."""
+    if short:
+        return "✗runtime"
+    return "✗ " + _RUNTIME_LABELS.get(status, "runtime " + render.one_line(status, 16))
 
 
 def children_summary(statuses: tuple[ExecutionStatus, ...], width: int = 0) -> Text:
@@ -125,6 +141,8 @@ def conv_prompt(
         meta.append_text(children_summary(row.children, width))
     if row.connection and row.connection not in ("live", ""):
         meta.append("⚡", style="yellow")
+    if row.runtime:  # it cannot run until reprovisioned (the status line and the palette say how)
+        meta.append(runtime_label(row.runtime, short=0 < width < 48) + " ", style="bold red")
     if row.queued:
         meta.append(f"q{row.queued} ", style="bold cyan")
     c = render.cost(row.cost)
