@@ -62,8 +62,7 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     if state == "ok":
         count = Text()
         if row.full:  # 1.58 refused a run for lack of room: what is sent or created waits for a free slot
-            running = sum(c.status is ExecutionStatus.RUNNING for c in row.conversations)
-            count.append(f"full · {running} running  ", style="bold yellow")
+            count.append("full  ", style="bold yellow")
         count.append(f"{len(row.conversations)}", style=style)
         grid.add_row(name, count)
         if row.embedded:  # the first screen says what this is and how to leave it
@@ -88,15 +87,14 @@ def server_prompt(row: ServerRow, now: float) -> Table | Group:
     return Group(grid, Text("  " + detail, style=style, overflow="fold"))
 
 
-ServerSig = tuple[str, str, str, int | None, int, int | None]
+ServerSig = tuple[str, str, str, int | None, int, bool]
 
 
 def _server_sig(row: ServerRow, now: float) -> ServerSig:
     """Everything `server_prompt` shows: the line is rebuilt only when this changes."""
     retry = max(0, int(row.retry_at - now)) if row.state == "unreachable" and row.retry_at else None
     state = row.state + ("+embedded" if row.embedded else "")
-    running = sum(c.status is ExecutionStatus.RUNNING for c in row.conversations) if row.full else None
-    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations), running
+    return row.name, state, row.message if row.state == "error" else "", retry, len(row.conversations), row.full
 
 
 _RUNTIME_LABELS = {"missing": "no runtime", "error": "runtime failed", "ownership_lost": "runtime moved"}
