@@ -97,7 +97,7 @@ async def test_approve_all_goes_on_after_a_refusal_and_reports_it():
 
 
 def test_the_terminal_title_is_written_with_osc_2_and_nothing_unprintable():
-    from tui.app.textual_private import set_terminal_title
+    from tui.app.textual_private import restore_terminal_title, set_terminal_title
 
     class Driver:
         def __init__(self) -> None:
@@ -109,5 +109,13 @@ def test_the_terminal_title_is_written_with_osc_2_and_nothing_unprintable():
     class FakeApp:
         _driver = Driver()
 
-    set_terminal_title(FakeApp(), "openhands-tui · 3 need you\x07\x1b]0;evil")  # type: ignore[arg-type]
-    assert FakeApp._driver.written == ["\x1b]2;openhands-tui · 3 need you]0;evil\x07"]
+    app = FakeApp()
+    set_terminal_title(app, "openhands-tui · 3 need you\x07\x1b]0;evil")  # type: ignore[arg-type]
+    set_terminal_title(app, "openhands-tui")  # type: ignore[arg-type]
+    # The terminal's own title is saved once (XTWINOPS 22), and brought back at quit (23) after ours is cleared.
+    assert FakeApp._driver.written == [
+        "\x1b[22;0t\x1b]2;openhands-tui · 3 need you]0;evil\x07",
+        "\x1b]2;openhands-tui\x07",
+    ]
+    restore_terminal_title(app)  # type: ignore[arg-type]
+    assert FakeApp._driver.written[-1] == "\x1b]2;\x07\x1b[23;0t"

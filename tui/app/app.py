@@ -44,7 +44,7 @@ from .child_actions import ChildActions
 from .commands import ConversationCommands
 from .continuity import FILE_NAME, UiState, resolve_prefix
 from .messages import FleetChanged, OlderLoaded, SessionChanged
-from .textual_private import app_is_live, keymap_token, write_to_terminal
+from .textual_private import app_is_live, keymap_token, restore_terminal_title, write_to_terminal
 from .user_actions import describe
 from .widgets.conversation_list import ConversationList
 from .widgets.conversation_view import ConversationView
@@ -151,6 +151,7 @@ class OpenHandsApp(ChildActions):
         self.post_message(FleetChanged(change))
 
     def on_unmount(self) -> None:
+        restore_terminal_title(self)  # "3 need you" must not outlive the app in the window's title
         self.save_ui_state()
         if self._unsubscribe_fleet:
             self._unsubscribe_fleet()

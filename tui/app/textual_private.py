@@ -26,6 +26,7 @@ __all__ = [
     "drop_closed_watchers",
     "keymap_token",
     "notifications",
+    "restore_terminal_title",
     "set_terminal_title",
     "write_to_terminal",
 ]
@@ -68,13 +69,28 @@ def crash(app: App[Any]) -> BaseException | None:
     return app._exception
 
 
+_TITLE_PUSH = "\x1b[22;0t"  # XTWINOPS: save the title the terminal had (ignored where unsupported)
+_TITLE_POP = "\x1b[23;0t"
+
+
 def set_terminal_title(app: App[Any], title: str) -> None:
     """Set the terminal's (and tmux's) window title with OSC 2, as Textual writes its own OSC 22 pointer shape
-    (`App._driver.write`). The title must be ours: no server text (an escape there would reach the terminal)."""
+    (`App._driver.write`). The title must be ours: no server text (an escape there would reach the terminal).
+    The first time, the terminal's own title is saved for `restore_terminal_title`."""
     driver = app._driver
     if driver is not None:
         safe = "".join(c for c in title if c.isprintable())
-        driver.write(f"\x1b]2;{safe}\x07")
+        push = "" if getattr(app, "_title_pushed", False) else _TITLE_PUSH
+        app._title_pushed = True  # type: ignore[attr-defined]
+        driver.write(f"{push}\x1b]2;{safe}\x07")
+
+
+def restore_terminal_title(app: App[Any]) -> None:
+    """At quit: clear our title (tmux and terminals without a title stack) and bring back the saved one."""
+    driver = app._driver
+    if driver is not None and getattr(app, "_title_pushed", False):
+        app._title_pushed = False  # type: ignore[attr-defined]
+        driver.write(f"\x1b]2;\x07{_TITLE_POP}")
 
 
 def drop_closed_watchers(node: DOMNode) -> None:
