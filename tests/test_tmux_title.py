@@ -30,10 +30,8 @@ def test_the_window_title_counts_what_needs_you_and_is_restored_at_quit(tmp_path
     server = start_demo(demo_seed=True)  # seeded: a conversation waiting for confirmation, a failed one
     try:
         env = {f"XDG_{name}_HOME": str(tmp_path / name.lower()) for name in ("CONFIG", "STATE", "DATA", "CACHE")}
-        app = " ".join(
-            ["env", *(f"{k}={shlex.quote(v)}" for k, v in env.items())]
-            + [shlex.quote(sys.executable), "-m", "tui", "--server", server.base_url]
-        )
+        assignments = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+        app = " ".join(["env", *assignments, shlex.quote(sys.executable), "-m", "tui", "--server", server.base_url])
         # The shell sets a title of its own first, and stays after the app quits so the pane can be read.
         command = f"printf '\\033]2;my shell\\007'; {app}; echo app-exited; sleep 60"
         tmux = Tmux(f"oh-tui-title-{os.getpid()}-{uuid.uuid4().hex[:6]}")
