@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static, TextArea
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Label, Select, Static, TextArea
 
-from .dialogs import DIALOG_CSS
+from .dialogs import DIALOG_CSS, FormScreen
 
 ISOLATIONS = [
     ("its own git worktree (the server's default)", "worktree"),
@@ -27,10 +24,9 @@ class NewChild:
     isolation: str | None  # None: the server's default
 
 
-class NewChildScreen(ModalScreen[NewChild | None]):
-    SCOPED_CSS = False
+class NewChildScreen(FormScreen[NewChild]):
     DEFAULT_CSS = DIALOG_CSS + "NewChildScreen { align: center middle; }"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Start", priority=True)]
+    CREATE_LABEL = "Start"
 
     def __init__(self, parent_title: str, *, isolation: bool = True) -> None:
         super().__init__()
@@ -47,29 +43,15 @@ class NewChildScreen(ModalScreen[NewChild | None]):
             if self.offer_isolation:
                 yield Label("Works in")
                 yield Select(ISOLATIONS, value="worktree", allow_blank=False, id="child-isolation")
-            yield Static("", classes="error", id="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Start (ctrl+s)", variant="primary", id="create")
+            yield from self.form_buttons()
 
     def on_mount(self) -> None:
         self.query_one("#child-task", TextArea).focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#create")
-    def _create(self) -> None:
-        self.action_create()
-
     def action_create(self) -> None:
         task = self.query_one("#child-task", TextArea).text
         if not task.strip():
-            self.query_one("#error", Static).update("A child conversation needs a task.")
+            self.fail("A child conversation needs a task.")
             return
         isolation = None
         if self.offer_isolation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -51,16 +52,47 @@ class NewConversation:
     tools: tuple[str, ...] | None = None  # chosen from the server's catalog (None: the default set)
 
 
+R = TypeVar("R")
 FORM_FIELDS = ("model", "base_url", "api_key_env", "working_dir")
 
 
-class NewConversationScreen(ModalScreen[NewConversation | None]):
-    """The form; `defaults[server]` fills it (the last values used on that server, else its config defaults) and
-    is applied again when another server is picked."""
+class FormScreen(ModalScreen[R | None], Generic[R]):
+    """A form in a dialog: escape or Cancel dismisses it with None, ctrl+s or the primary button runs
+    `action_create`, which checks the fields and either says what is wrong (`fail`) or dismisses with the result."""
 
     SCOPED_CSS = False
     DEFAULT_CSS = DIALOG_CSS
+    CREATE_LABEL = "Create"
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Create", priority=True)]
+
+    def form_buttons(self) -> ComposeResult:
+        """The error line and the buttons, at the end of the form."""
+        yield Static("", classes="error", id="error")
+        with Horizontal(classes="buttons"):
+            yield Button("Cancel", id="cancel")
+            yield Button(f"{self.CREATE_LABEL} (ctrl+s)", variant="primary", id="create")
+
+    def fail(self, why: str) -> None:
+        self.query_one("#error", Static).update(why)
+
+    def action_create(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#create")
+    def _create(self) -> None:
+        self.action_create()
+
+
+class NewConversationScreen(FormScreen[NewConversation]):
+    """The form; `defaults[server]` fills it (the last values used on that server, else its config defaults) and
+    is applied again when another server is picked."""
 
     def __init__(
         self,
@@ -104,10 +136,7 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             yield SelectionList[str](id="tools")
             yield Label("First message (optional)")
             yield TextArea(self.first_message, id="first-message")
-            yield Static("", classes="error", id="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Create (ctrl+s)", variant="primary", id="create")
+            yield from self.form_buttons()
 
     def on_mount(self) -> None:
         self.query_one("#model", Input).focus()
@@ -146,44 +175,32 @@ class NewConversationScreen(ModalScreen[NewConversation | None]):
             if name in form:
                 self.query_one(f"#{widget_id}", Input).value = form[name]
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#create")
-    def _create(self) -> None:
-        self.action_create()
-
     @on(Input.Submitted)
     def _submitted(self) -> None:
         self.action_create()
 
     def action_create(self) -> None:
-        error = self.query_one("#error", Static)
         server = self.query_one("#server", Select).value
         model = self.query_one("#model", Input).value.strip()
         working_dir = self.query_one("#working-dir", Input).value.strip()
         key_env = self.query_one("#api-key-env", Input).value.strip() or None
         if server is Select.BLANK or not server:
-            error.update("Pick a server.")
+            self.fail("Pick a server.")
             return
         if not model:
-            error.update("A model is needed (e.g. anthropic/claude-sonnet-4-5): the server has no default.")
+            self.fail("A model is needed (e.g. anthropic/claude-sonnet-4-5): the server has no default.")
             return
         if not working_dir:
-            error.update("A working directory is needed (an absolute path on the server, e.g. /workspace/project).")
+            self.fail("A working directory is needed (an absolute path on the server, e.g. /workspace/project).")
             return
         if not working_dir.startswith("/"):
-            error.update(f"The working directory must be an absolute path on the server, not {working_dir!r}.")
+            self.fail(f"The working directory must be an absolute path on the server, not {working_dir!r}.")
             return
         api_key = None
         if key_env:
             api_key = os.environ.get(key_env)
             if api_key is None:
-                error.update(f"Environment variable {key_env} is not set.")
+                self.fail(f"Environment variable {key_env} is not set.")
                 return
         self.dismiss(
             NewConversation(
