@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Label, Select, Static, TextArea
 
@@ -27,6 +28,7 @@ class NewChild:
 class NewChildScreen(FormScreen[NewChild]):
     DEFAULT_CSS = DIALOG_CSS + "NewChildScreen { align: center middle; }"
     CREATE_LABEL = "Start"
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "create", "Start", priority=True)]
 
     def __init__(self, parent_title: str, *, isolation: bool = True) -> None:
         super().__init__()
