@@ -10,8 +10,8 @@ blocks are mounted, blocks that changed (an observation paired with its action, 
 updated) are repainted in place. Fold state lives here, by block id, so it survives unmounting and remounting.
 
 The live reply (`TokenStream`) is the last child of the scroll content, right after the newest block: the reply
-streams where it will land. Its height changes only when a reply starts and ends, so the blocks above are not laid
-out again per token.
+streams where it will land, in full; it grows a row at a time and the log, anchored while following, keeps its newest
+line on screen.
 
 Keys (bindings of this widget): `/` find (also asks the server's event search for events not loaded yet), `n` / `N`
 the next older / newer match, `t` timestamps, `ctrl+home` / `<` the very first event (loads all), `end` / `>` the
@@ -39,7 +39,7 @@ from tui.sanitize import markdown
 from .. import blocks, render
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
-from .token_stream import TokenStream
+from .token_stream import StreamTail, TokenStream
 
 WINDOW = 150  # blocks mounted while following the tail
 PAGE = 100  # blocks mounted per scroll-up (or down, back towards the tail)
@@ -298,6 +298,11 @@ class EventLog(VerticalScroll, can_focus=True):
     @property
     def token_stream(self) -> TokenStream:
         return self._stream
+
+    def on_stream_tail_grew(self, message: StreamTail.Grew) -> None:
+        # The live reply grows with the text: a short log becomes tall and starts following its bottom.
+        message.stop()
+        self.call_after_refresh(self._settle)
 
     @property
     def items(self) -> list[EventItem | OrphanItem]:
