@@ -441,7 +441,8 @@ def tool_detail(block: Block) -> list[RenderableType]:
     if out.plain:
         if is_error(block) and not out.style and not shell:  # terminal output keeps its own colours
             out.stylize("red")
-        parts.append(out)
+        # A terminal's lines are cropped with a mark, never wrapped (an 80-column rule stays one line).
+        parts.append(CroppedLines(out.split("\n", allow_blank=True)) if shell else out)
     return parts
 
 
