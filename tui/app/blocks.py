@@ -442,7 +442,7 @@ def tool_detail(block: Block) -> list[RenderableType]:
         if is_error(block) and not out.style and not shell:  # terminal output keeps its own colours
             out.stylize("red")
         # A terminal's lines are cropped with a mark, never wrapped (an 80-column rule stays one line).
-        parts.append(CroppedLines(out.split("\n", allow_blank=True)) if shell else out)
+        parts.append(CroppedLines(list(out.split("\n", allow_blank=True))) if shell else out)
     return parts
 
 

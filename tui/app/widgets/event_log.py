@@ -299,6 +299,17 @@ class EventLog(VerticalScroll, can_focus=True):
     def token_stream(self) -> TokenStream:
         return self._stream
 
+    def tools_learned(self, names: Iterable[str]) -> None:
+        """Tools a server listed became known (some as editing tools): their blocks are drawn again."""
+        wanted = set(names)
+        mounted = {item.block.id: item for item in self._event_items()}
+        for block in self._blocks:
+            if block.kind == "tool" and blocks.tool_name(block) in wanted:
+                block.touch()
+                item = mounted.get(block.id)
+                if item is not None:
+                    item.repaint()
+
     def on_stream_tail_grew(self, message: StreamTail.Grew) -> None:
         # The live reply grows with the text: a short log becomes tall and starts following its bottom.
         message.stop()
