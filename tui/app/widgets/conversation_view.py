@@ -272,4 +272,6 @@ class ConversationView(Vertical):
         if self._orphans_key(orphans) != self._orphans_shown:
             self._orphans_shown = self._orphans_key(orphans)
             self._log.add_orphans(list(orphans))
+        if not tokens.content and not tokens.reasoning:
+            self._log.flush_now()  # the final message, when it has arrived, takes the live reply's place at once
         await self._stream.set_text(tokens.content, tokens.reasoning)

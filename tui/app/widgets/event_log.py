@@ -310,6 +310,22 @@ class EventLog(VerticalScroll, can_focus=True):
                 if item is not None:
                     item.repaint()
 
+    def flush_now(self) -> None:
+        """Apply the buffered events at once (the live reply is ending: its final message lands with it)."""
+        self._flush()
+
+    def _land_live_reply(self, added: list[Block]) -> None:
+        """An agent's message just mounted is the live reply's final form: the reply leaves in the same frame."""
+        for block in added:
+            agent = block.kind == "answer" or (
+                block.kind == "message"
+                and isinstance(block.event, MessageEvent)
+                and render.message_role(block.event) == "agent"
+            )
+            if agent:
+                self._stream.landed()
+                return
+
     def on_stream_tail_grew(self, message: StreamTail.Grew) -> None:
         # The live reply grows with the text: a short log becomes tall and starts following its bottom.
         message.stop()
@@ -456,6 +472,7 @@ class EventLog(VerticalScroll, can_focus=True):
             else:
                 self.mount_all([self._item(b) for b in added], before=self._stream)
                 self._trim_top_following()
+            self._land_live_reply(added)
             self.call_after_refresh(self._settle)
         if any(b.kind == "message" and b.event.source == "user" for b in added) and not self.following:
             # The user sent a message (here or elsewhere) while scrolled up: show it and what follows.

@@ -25,7 +25,7 @@ from rich.console import RenderableType
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
@@ -162,7 +162,8 @@ class StreamTail(Widget):
         self._reply.render_part = self._render_part(_reply_renderable)
         self._thought.render_part = self._render_part(_reasoning_renderable)
         self._strips: list[Strip] = []
-        self._size = Size(0, 0)
+        self._size = Size(0, 0)  # the width the rows were rendered at, and how many there are
+        self._height = 0  # the rows the widget takes: the text's, and room for more while following (`_room`)
 
     def _render_part(self, renderable: Callable[[str], RenderableType]) -> Callable[[str, int], list[Strip]]:
         def rows(source: str, width: int) -> list[Strip]:
@@ -187,7 +188,8 @@ class StreamTail(Widget):
         self._relayout()
 
     def on_resize(self) -> None:
-        self._relayout(force=True)
+        if self.content_size.width != self._size.width:
+            self._relayout(force=True)
 
     def _build(self, width: int) -> list[Strip]:
         rows = self._thought.update(self.reasoning, width) if self.reasoning else []
@@ -202,7 +204,24 @@ class StreamTail(Widget):
         if width > 0 and width != self._size.width:
             self._strips = self._build(width)
             self._size = Size(width, len(self._strips))
-        return len(self._strips)
+            self._height = len(self._strips)
+        return self._height
+
+    def _room(self, rows: int) -> int:
+        """The rows to take for `rows` rows of text. While the log follows a tail taller than its view, every row
+        the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of several
+        rows at once (a third of the view), filled as the text arrives, so the log moves every few lines, not
+        every line. A reply that fits on screen, or one scrolled away from, grows row by row."""
+        height = self._height
+        if rows <= height:
+            return height if rows else 0
+        log = self.parent.parent if self.parent is not None else None
+        if height == 0 or not isinstance(log, ScrollableContainer) or not getattr(log, "following", True):
+            return rows
+        view = log.scrollable_content_region.height
+        if log.virtual_size.height + rows - height <= view:
+            return rows  # nothing scrolls yet
+        return rows + max(0, view // 3 - 1)
 
     def _relayout(self, force: bool = False) -> None:
         width = self.content_size.width
@@ -212,12 +231,14 @@ class StreamTail(Widget):
         strips = self._build(width)
         self._strips = strips
         self._size = Size(width, len(strips))
-        if force or len(strips) != len(old):
-            self.refresh(layout=len(strips) != self.content_size.height)
+        height = len(strips) if force else self._room(len(strips))
+        if force or height != self._height:
+            self._height = height
+            self.refresh(layout=height != self.content_size.height)
             self.post_message(self.Grew())
             return
-        for y, strip in enumerate(strips):
-            if old[y] is not strip and old[y] != strip:
+        for y in range(max(len(old), len(strips))):
+            if y >= len(old) or y >= len(strips) or (old[y] is not strips[y] and old[y] != strips[y]):
                 self.refresh(Region(0, y, width, 1))
 
     def render_line(self, y: int) -> Strip:
@@ -286,6 +307,18 @@ class TokenStream(Vertical):
         self._reasoning = reasoning
         self._tail.set_text(content, reasoning)
         self.add_class("-active")
+
+    def landed(self) -> None:
+        """The final message was just mounted in the log: leave in the same frame (the message takes this
+        panel's place, so the log does not move twice: down for the message, up for the panel)."""
+        if self._forward is not None:
+            self._forward.landed()
+            return
+        if self.has_class("-active"):
+            self._written = ""
+            self._reasoning = ""
+            self._tail.set_text("", "")
+            self.remove_class("-active")
 
     async def clear(self) -> None:
         if self._forward is not None:
