@@ -8,6 +8,7 @@ after stripping.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -372,3 +373,24 @@ def copy_text(event: Event) -> str:
 
 def plain_lines(events: Iterable[Event]) -> list[str]:
     return [event_text(e).plain for e in events if is_shown(e)]
+
+
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_MD_BULLET = re.compile(r"^(\s*)[-*+]\s+")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_MARKS = re.compile(r"\*\*|__|`+|~~")
+
+
+def markdown_plain(source: str) -> str:
+    """Markdown lines as a person reads them once rendered, without the markup: no fences, `#`, `**` or
+    backticks; bullets as `•`, a link as its text. For one-line summaries where a renderer does not fit."""
+    lines: list[str] = []
+    for line in source.splitlines():
+        if _MD_FENCE.match(line):
+            continue
+        line = _MD_HEADING.sub("", line)
+        line = _MD_BULLET.sub(lambda m: m.group(1) + "• ", line)
+        line = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", line))
+        lines.append(line)
+    return "\n".join(lines)
