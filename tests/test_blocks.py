@@ -191,3 +191,25 @@ def test_blocks_of_garbage_events_render_safely(values):
                 drawn = _draw(blocks.renderable(block, expanded, markdown=blocks.ViewMarkdown), width)
                 assert "\x1b" not in drawn and "\x07" not in drawn
         assert "\x1b" not in blocks.plain(block) + blocks.copy_text(block)
+
+
+def test_a_terminal_call_without_summary_or_action_shows_its_command_not_json():
+    # What a server may send for a call it did not turn into an action: only the LLM's tool call (JSON arguments).
+    action = parse_event(
+        {
+            "kind": "ActionEvent",
+            "id": "act-1",
+            "timestamp": "2026-11-26T01:40:01.000",
+            "source": "agent",
+            "tool_name": "terminal",
+            "tool_call_id": "call-1",
+            "tool_call": {
+                "id": "call-1",
+                "name": "terminal",
+                "arguments": '{"command": "ls -la /repo", "security_risk": "LOW"}',
+            },
+        }
+    )
+    tool = next(b for b in build([action]) if b.kind == "tool")
+    line = blocks.tool_line(tool, False).plain
+    assert "$ ls -la /repo" in line and "{" not in line and "security_risk" not in line, line

@@ -240,8 +240,8 @@ def _hunk_start(header: str) -> tuple[int, int]:
 
 def _action(block: Block) -> dict[str, Any]:
     event = block.event
-    if isinstance(event, ActionEvent) and isinstance(event.action, dict):
-        return event.action
+    if isinstance(event, ActionEvent):
+        return render.action_arguments(event)
     return {}
 
 

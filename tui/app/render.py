@@ -180,8 +180,22 @@ def message_body(event: MessageEvent) -> str:
     return clean(event.text)
 
 
+def action_arguments(event: ActionEvent) -> dict[str, Any]:
+    """The action's arguments: its `action`, or, when the server sent none, the LLM's tool call arguments (a JSON
+    string on the wire), so that a terminal call still shows its command rather than raw JSON."""
+    if isinstance(event.action, dict) and event.action:
+        return event.action
+    raw = event.tool_call.get("arguments") if isinstance(event.tool_call, dict) else None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, dict) else {}
+
+
 def _action_command(event: ActionEvent) -> str:
-    action = event.action if isinstance(event.action, dict) else {}
+    action = action_arguments(event)
     for key in ("command", "code", "path", "url", "query", "message", "content", "thought"):
         value = action.get(key)
         if isinstance(value, str) and value:
@@ -203,7 +217,7 @@ def _action_command(event: ActionEvent) -> str:
 
 def action_parts(event: ActionEvent) -> tuple[str, str, str, str]:
     """(tool, summary, command-or-arguments, thought), all cleaned."""
-    action = event.action if isinstance(event.action, dict) else {}
+    action = action_arguments(event)
     command = _action_command(event)
     if action.get("command") and action.get("path"):
         command = f"{action.get('command')} {action.get('path')}"
