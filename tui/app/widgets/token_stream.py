@@ -150,6 +150,8 @@ class StreamTail(Widget):
     StreamTail { height: auto; }
     """
 
+    ROOM_DIVISOR = 2  # while following a tall log, room is taken for 1/ROOM_DIVISOR of the view at a time
+
     class Grew(Message):
         """The live reply changed its height (the log re-checks whether it follows the tail)."""
 
@@ -202,26 +204,32 @@ class StreamTail(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width > 0 and width != self._size.width:
+            # Rewrapped (a resize, or the log's scrollbar came or went): the room kept for more rows stays, or the
+            # scrollbar that the room brought would take it away again, and so on, a repaint each time.
+            room = self._height - len(self._strips) if self._strips else 0
             self._strips = self._build(width)
             self._size = Size(width, len(self._strips))
-            self._height = len(self._strips)
+            self._height = len(self._strips) + room if self._strips else 0
         return self._height
 
     def _room(self, rows: int) -> int:
         """The rows to take for `rows` rows of text. While the log follows a tail taller than its view, every row
         the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of several
-        rows at once (a third of the view), filled as the text arrives, so the log moves every few lines, not
+        rows at once (half the view), filled as the text arrives, so the log moves every few lines, not
         every line. A reply that fits on screen, or one scrolled away from, grows row by row."""
         height = self._height
         if rows <= height:
             return height if rows else 0
-        log = self.parent.parent if self.parent is not None else None
-        if height == 0 or not isinstance(log, ScrollableContainer) or not getattr(log, "following", True):
+        panel = self.parent
+        log = panel.parent if isinstance(panel, Widget) else None
+        if height == 0 or not isinstance(panel, Widget) or not isinstance(log, ScrollableContainer):
+            return rows
+        if not getattr(log, "following", True):
             return rows
         view = log.scrollable_content_region.height
-        if log.virtual_size.height + rows - height <= view:
-            return rows  # nothing scrolls yet
-        return rows + max(0, view // 3 - 1)
+        if panel.virtual_region_with_margin.bottom + rows - height <= view:
+            return rows  # the log's content still fits: nothing scrolls yet
+        return rows + max(0, view // self.ROOM_DIVISOR - 1)
 
     def _relayout(self, force: bool = False) -> None:
         width = self.content_size.width
