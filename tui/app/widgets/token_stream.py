@@ -165,6 +165,7 @@ class StreamTail(Widget):
         self._thought.render_part = self._render_part(_reasoning_renderable)
         self._strips: list[Strip] = []
         self._size = Size(0, 0)  # the width the rows were rendered at, and how many there are
+        self._painted_style: Style | None = None  # the base style of the rows (see `notify_style_update`)
         self._height = 0  # the rows the widget takes: the text's, and room for more while following (`_room`)
 
     def _render_part(self, renderable: Callable[[str], RenderableType]) -> Callable[[str, int], list[Strip]]:
@@ -222,14 +223,19 @@ class StreamTail(Widget):
             return height if rows else 0
         panel = self.parent
         log = panel.parent if isinstance(panel, Widget) else None
-        if height == 0 or not isinstance(panel, Widget) or not isinstance(log, ScrollableContainer):
+        if not isinstance(panel, Widget) or not isinstance(log, ScrollableContainer):
             return rows
         if not getattr(log, "following", True):
             return rows
         view = log.scrollable_content_region.height
+        room = rows + max(0, view // self.ROOM_DIVISOR - 1)
+        if height == 0:
+            # A reply starting to stream under a log that already scrolls takes its first room at once (one move
+            # of the log, not two); one shown already long (opened mid-reply) just fits its text.
+            return room if rows <= 3 and log.max_scroll_y > 0 else rows
         if panel.virtual_region_with_margin.bottom + rows - height <= view:
             return rows  # the log's content still fits: nothing scrolls yet
-        return rows + max(0, view // self.ROOM_DIVISOR - 1)
+        return room
 
     def _relayout(self, force: bool = False) -> None:
         width = self.content_size.width
@@ -257,7 +263,12 @@ class StreamTail(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._reply = _Incremental(markdown_blocks, _reply_renderable, separated=True)  # a new base style
+        # Called on any style pass over the screen (a class changing anywhere above): the rows are painted again
+        # only when the base style they were painted with changed (a theme), not on every pass.
+        if self.rich_style == self._painted_style:
+            return
+        self._painted_style = self.rich_style
+        self._reply = _Incremental(markdown_blocks, _reply_renderable, separated=True)
         self._thought = _Incremental(text_lines, _reasoning_renderable, separated=False)
         self._reply.render_part = self._render_part(_reply_renderable)
         self._thought.render_part = self._render_part(_reasoning_renderable)
