@@ -102,3 +102,27 @@ async def test_a_long_reply_is_shown_whole_its_newest_line_on_screen_and_it_land
             assert final.virtual_region.y == live_y, (final.virtual_region.y, live_y)
             assert log.children.index(final) < log.children.index(stream)
             assert log.plain_text().count("Demo report") == 1
+
+
+async def test_the_text_of_a_landed_reply_still_held_by_the_session_is_not_shown_again():
+    from textual.app import App
+
+    from tui.app.widgets.token_stream import TokenStream
+
+    class One(App):
+        def compose(self):
+            yield TokenStream(id="live")
+
+    app = One()
+    async with app.run_test(size=(60, 20)) as pilot:
+        stream = app.query_one(TokenStream)
+        await stream.set_text("## Done\n\nThe answer.")
+        await pilot.pause()
+        assert stream.display and stream.has_class("-active")
+        stream.landed()  # its final message was mounted in the log
+        await stream.set_text("## Done\n\nThe answer.")  # a session that joined late still holds that text
+        await pilot.pause()
+        assert not stream.has_class("-active"), "the landed reply shown twice"
+        await stream.set_text("Next reply")  # a new reply shows
+        await pilot.pause()
+        assert stream.has_class("-active") and stream.text == "Next reply"

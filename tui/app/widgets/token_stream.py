@@ -207,10 +207,11 @@ class StreamTail(Widget):
         if width > 0 and width != self._size.width:
             # Rewrapped (a resize, or the log's scrollbar came or went): the room kept for more rows stays, or the
             # scrollbar that the room brought would take it away again, and so on, a repaint each time.
-            room = self._height - len(self._strips) if self._strips else 0
+            room = max(0, self._height - len(self._strips)) if self._strips else 0
             self._strips = self._build(width)
             self._size = Size(width, len(self._strips))
             self._height = len(self._strips) + room if self._strips else 0
+            self.refresh()
         return self._height
 
     def _room(self, rows: int) -> int:
@@ -240,6 +241,7 @@ class StreamTail(Widget):
     def _relayout(self, force: bool = False) -> None:
         width = self.content_size.width
         if width <= 0:
+            self._size = Size(0, 0)  # hidden (scrolled away from the tail): built at the next layout
             return
         old = self._strips
         strips = self._build(width)
@@ -290,6 +292,7 @@ class TokenStream(Vertical):
         self._written = ""
         self._reasoning = ""
         self._tail = StreamTail(id="stream-markdown")
+        self._landed = ""  # the text of the reply whose final message just took its place (see `landed`)
         self._forward: TokenStream | None = None
 
     def forward_to(self, other: TokenStream) -> None:
@@ -317,6 +320,9 @@ class TokenStream(Vertical):
             return
         content = render.clean(content) if content != self._written else content
         reasoning = render.clean(reasoning) if reasoning != self._reasoning else reasoning
+        if content and content == self._landed and not reasoning:
+            return  # the text of the message that just landed, still held by the session: shown once, there
+        self._landed = ""
         if not content and not reasoning:
             await self.clear()
             return
@@ -334,6 +340,7 @@ class TokenStream(Vertical):
             self._forward.landed()
             return
         if self.has_class("-active"):
+            self._landed = self._written
             self._written = ""
             self._reasoning = ""
             self._tail.set_text("", "")
@@ -344,6 +351,7 @@ class TokenStream(Vertical):
             await self._forward.clear()
             return
         self._written = ""
+        self._landed = ""
         self._reasoning = ""
         self._tail.set_text("", "")
         self.remove_class("-active")
