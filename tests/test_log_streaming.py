@@ -99,6 +99,7 @@ async def test_a_long_reply_is_shown_whole_its_newest_line_on_screen_and_it_land
             # It becomes the final message where it streamed, once.
             await wait_for(pilot, lambda: not stream.text and "Demo report" in log.plain_text(), 30, what="landed")
             final = [i for i in log.items if isinstance(i, EventItem) and "Demo report" in i.plain][-1]
+            await wait_for(pilot, lambda: final.virtual_region.height > 0, what="the final message laid out")
             assert final.virtual_region.y == live_y, (final.virtual_region.y, live_y)
             assert log.children.index(final) < log.children.index(stream)
             assert log.plain_text().count("Demo report") == 1
