@@ -105,7 +105,16 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str = "") -> list[Path
 
                 row = find(app, "Streaming a long answer")
                 await app.open_conversation(row.server, row.id)
-                await wait_for(pilot, lambda: len(app.view.log_widget.token_stream.text) > 700, what="streaming")
+                # A reply from its first line: the seeded one started streaming before the app joined.
+                await wait_for(pilot, lambda: finished(app, "Streaming a long answer"), 60, what="the seeded reply")
+                await app.session.submit("[markdown] The report once more, please.")
+                app.view.log_widget.follow()  # what sending from the message box does
+
+                def streaming() -> bool:
+                    text = app.view.log_widget.token_stream.text
+                    return text.startswith("# Demo report") and "Suggested change" in text
+
+                await wait_for(pilot, streaming, what="a reply streaming mid-markdown")
                 await pilot.pause(0.3)
                 save("streaming")
 
@@ -210,6 +219,27 @@ def blocks_as_rects(svg: str) -> str:
     return TEXT.sub(rects, svg)
 
 
+BOX = re.compile(r"[\u2500-\u257f]")
+
+
+def box_cells(svg: str) -> str:
+    """A run with box-drawing characters drawn one cell at a time: the font's box glyphs are not exactly a cell
+    wide, so a long border run ends short of the corner or side drawn after it (a break in the border)."""
+
+    def cells(match: re.Match[str]) -> str:
+        cls, x, y, _length, text = match.groups()
+        if not BOX.search(text):
+            return match.group(0)
+        chars = re.findall(r"&#?\w+;|.", text)
+        return "".join(
+            f'<text class="{cls}" x="{float(x) + i * CELL_W:.1f}" y="{y}" textLength="{CELL_W}">{ch}</text>'
+            for i, ch in enumerate(chars)
+            if ch not in (" ", "&#160;")
+        )
+
+    return TEXT.sub(cells, svg)
+
+
 def braille_font(svg: str) -> str:
     """DejaVu Sans Mono has no braille (the spinners): those runs take DejaVu Sans, which has."""
     return re.sub(
@@ -233,7 +263,7 @@ def to_png(svg: Path, cairo_python: str | None) -> Path:
     # cairosvg has no Fira Code to fall back on: name a monospace font that is commonly installed, sized so its
     # advance (0.602 em) fills Textual's 12.2px cells; else every run of one style ends short of the next.
     fixed = text.replace("Fira Code", "DejaVu Sans Mono").replace("font-size: 20px;", "font-size: 20.27px;")
-    fixed = braille_font(blocks_as_rects(fixed))
+    fixed = braille_font(box_cells(blocks_as_rects(fixed)))
     python = cairo_python or sys.executable
     convert = (
         "import sys, cairosvg; "

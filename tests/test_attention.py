@@ -119,3 +119,18 @@ def test_the_terminal_title_is_written_with_osc_2_and_nothing_unprintable():
     ]
     restore_terminal_title(app)  # type: ignore[arg-type]
     assert FakeApp._driver.written[-1] == "\x1b]2;\x07\x1b[23;0t"
+
+
+def test_a_finished_answer_is_listed_as_read_without_its_markdown_marks():
+    from tui.app.screens.attention import item_prompt
+    from tui.session.attention import AttentionItem
+
+    answer = "## Done\nThe login test **passes** now: run `pytest -q`\n```python\n- see [the docs](http://x.test/docs)"
+    item = AttentionItem(("work", "c-done"), "Fix the login test", Reason.FINISHED, NOW - 60, answer)
+    shown = item_prompt(item, NOW).plain
+    assert "Done" in shown and "The login test passes now: run pytest -q" in shown, shown
+    assert "• see the docs" in shown, shown
+    assert not any(mark in shown for mark in ("`", "**", "##", "](")), shown
+    # An error's text is shown as it is (a backtick there is part of what went wrong).
+    error = AttentionItem(("work", "c-err"), "Migrate", Reason.ERROR, NOW - 60, "bad `token`")
+    assert "bad `token`" in item_prompt(error, NOW).plain

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from tests.snapshot_apps.blocks import BlocksApp, after, errors_scene, recorded, tool_scene
+from tests.snapshot_apps.blocks import BlocksApp, after, errors_scene, recorded, terminal, tool_scene
 from tests.test_fuzz import FUZZ, event_like
 from tui.app import blocks
 from tui.app.diffs import file_change
@@ -119,6 +119,22 @@ def test_code_blocks_keep_their_indentation_and_are_cropped_with_a_mark():
     assert lines[0].startswith("    return") and lines[0].rstrip().endswith(blocks.CROP_MARK)
 
 
+def test_terminal_lines_are_cropped_with_a_mark_not_wrapped_and_keep_their_colours():
+    rule = "\x1b[32m" + "=" * 30 + " 3 passed in 0.01s " + "=" * 31 + "\x1b[0m"  # pytest's 80-column last line
+    events = [
+        *terminal(1, 1.0, "python -m pytest -q", f"...\n{rule}", 0, 0.5),
+    ]
+    tool = next(b for b in build(events) if b.kind == "tool")
+    console = Console(width=60, record=True, file=open("/dev/null", "w"), color_system="truecolor")
+    console.print(blocks.renderable(tool, True, markdown=str))
+    drawn = console.export_text(clear=False)
+    rules = [line for line in drawn.splitlines() if "=====" in line]
+    assert len(rules) == 1, drawn  # one row, not two
+    assert rules[0].startswith("=" * 30 + " 3 passed") and rules[0].rstrip().endswith(blocks.CROP_MARK)
+    assert "passed" not in drawn.replace(rules[0], "")  # nothing of it wrapped onto a second row
+    assert "\x1b[32m=" in console.export_text(styles=True)  # still green
+
+
 async def test_fold_state_survives_remounting():
     app = BlocksApp("tool")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -175,3 +191,25 @@ def test_blocks_of_garbage_events_render_safely(values):
                 drawn = _draw(blocks.renderable(block, expanded, markdown=blocks.ViewMarkdown), width)
                 assert "\x1b" not in drawn and "\x07" not in drawn
         assert "\x1b" not in blocks.plain(block) + blocks.copy_text(block)
+
+
+def test_a_terminal_call_without_summary_or_action_shows_its_command_not_json():
+    # What a server may send for a call it did not turn into an action: only the LLM's tool call (JSON arguments).
+    action = parse_event(
+        {
+            "kind": "ActionEvent",
+            "id": "act-1",
+            "timestamp": "2026-11-26T01:40:01.000",
+            "source": "agent",
+            "tool_name": "terminal",
+            "tool_call_id": "call-1",
+            "tool_call": {
+                "id": "call-1",
+                "name": "terminal",
+                "arguments": '{"command": "ls -la /repo", "security_risk": "LOW"}',
+            },
+        }
+    )
+    tool = next(b for b in build([action]) if b.kind == "tool")
+    line = blocks.tool_line(tool, False).plain
+    assert "$ ls -la /repo" in line and "{" not in line and "security_risk" not in line, line

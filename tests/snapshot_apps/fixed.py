@@ -271,6 +271,28 @@ class FakeFleet:
         pass
 
 
+# A reply cut mid-markdown: a heading, a list, a paragraph and a code block still being written (its last line is
+# longer than 80 columns: cropped with a mark, never wrapped).
+STREAMING_REPLY = """## What I changed
+
+The login test failed because the session cookie expired **before** the redirect.
+
+- `auth/session.py`: the cookie lifetime comes from the settings
+- `tests/test_login.py`: the test waits for the redirect
+
+### The fix
+
+```python
+def cookie_lifetime(settings: Settings) -> int:
+    \"\"\"Seconds a session cookie lives; the settings win over the default of one hour (3600 seconds).\"\"\"
+    return int(settings.get("session_lifetime", 3600))
+
+
+def login(client, user):
+    response = client.post("/login", data={"user": user.name, "password": user.password})
+    assert response.status_code == 302"""
+
+
 def build_fleet(scene: str) -> tuple[FakeFleet, tuple[str, str] | None]:
     work = {
         i.id: i
@@ -310,7 +332,13 @@ def build_fleet(scene: str) -> tuple[FakeFleet, tuple[str, str] | None]:
             "c-conf", "work", work["c-conf"], ExecutionStatus.WAITING_FOR_CONFIRMATION, confirm_events()
         ),
     }
-    current = {"main": ("work", "c-main"), "confirmation": ("work", "c-conf")}.get(scene)
+    if scene == "streaming":  # a long reply streaming, stopped inside its code block
+        sessions[("work", "c-main")] = FakeSession(
+            "c-main", "work", work["c-main"], ExecutionStatus.RUNNING, main_events(), streaming=STREAMING_REPLY
+        )
+    current = {"main": ("work", "c-main"), "confirmation": ("work", "c-conf"), "streaming": ("work", "c-main")}.get(
+        scene
+    )
     return FakeFleet(entries, sessions), current
 
 

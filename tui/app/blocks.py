@@ -240,8 +240,8 @@ def _hunk_start(header: str) -> tuple[int, int]:
 
 def _action(block: Block) -> dict[str, Any]:
     event = block.event
-    if isinstance(event, ActionEvent) and isinstance(event.action, dict):
-        return event.action
+    if isinstance(event, ActionEvent):
+        return render.action_arguments(event)
     return {}
 
 
@@ -441,7 +441,8 @@ def tool_detail(block: Block) -> list[RenderableType]:
     if out.plain:
         if is_error(block) and not out.style and not shell:  # terminal output keeps its own colours
             out.stylize("red")
-        parts.append(out)
+        # A terminal's lines are cropped with a mark, never wrapped (an 80-column rule stays one line).
+        parts.append(CroppedLines(list(out.split("\n", allow_blank=True))) if shell else out)
     return parts
 
 

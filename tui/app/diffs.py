@@ -3,7 +3,9 @@
 A `file_editor` action carries what it changes (`create` + `file_text`, `str_replace` + `old_str`/`new_str`,
 `insert` + `insert_line`/`new_str`); a 1.58 `FileEditorObservation` carries the whole file before and after
 (`old_content`/`new_content`), which gives a diff with real line numbers and context. Other editing tools a server
-may list (`edit`, `write_file`, `str_replace_editor`, ...) use the same argument names or close ones.
+may list (`edit`, `write_file`, `str_replace_editor`, ...) use the same argument names or close ones: a tool the server
+lists in `server_info.usable_tools` (`learn_server_tools`) is an editing tool when its arguments have the shape of an
+edit (a path and old/new text, or a path and the file's content); `EDIT_TOOLS` are known without asking.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 EDIT_TOOLS = frozenset(
     {"file_editor", "str_replace_editor", "edit", "edit_file", "write_file", "create_file", "apply_patch", "write"}
 )
+_server_tools: set[str] = set()  # tools some server listed as usable (see `learn_server_tools`)
+_PATH_KEYS = ("path", "file_path")
+_EDIT_TEXT_KEYS = ("old_str", "new_str", "old_string", "new_string", "content", "file_text")
 EDIT_COMMANDS = frozenset({"create", "str_replace", "insert", "undo_edit", "write", "edit", "overwrite"})
 CONTEXT = 3
 
@@ -56,10 +61,26 @@ def unified(old: str, new: str, context: int = CONTEXT) -> tuple[list[str], int,
     return out, added, removed
 
 
+def learn_server_tools(names: list[str] | tuple[str, ...]) -> list[str]:
+    """Remember the tools a server lists as usable; returns the names not known before (their blocks may now
+    show as edits)."""
+    new = [name for name in names if isinstance(name, str) and name not in _server_tools]
+    _server_tools.update(new)
+    return new
+
+
+def edit_shaped(action: dict[str, Any]) -> bool:
+    """Arguments that look like a file edit: a path, and old/new text or the file's content."""
+    has_path = any(_str(action.get(key)) for key in _PATH_KEYS)
+    return has_path and any(_str(action.get(key)) is not None for key in _EDIT_TEXT_KEYS)
+
+
 def is_edit(tool: str, action: dict[str, Any]) -> bool:
     command = _str(action.get("command")) or ""
     if tool in EDIT_TOOLS:
         return bool(_str(action.get("path")) or _str(action.get("file_path")))
+    if tool in _server_tools and edit_shaped(action):
+        return True
     return action.get("kind") == "FileEditorAction" or (
         command in EDIT_COMMANDS and bool(_str(action.get("path"))) and tool not in ("terminal", "bash")
     )
@@ -71,17 +92,22 @@ def file_change(tool: str, action: dict[str, Any], observation: dict[str, Any] |
         return None
     obs = observation or {}
     path = _str(action.get("path")) or _str(action.get("file_path")) or _str(obs.get("path")) or ""
-    command = _str(action.get("command")) or _str(obs.get("command")) or ("write" if tool != "edit" else "edit")
+    replaces = any(_str(action.get(key)) is not None for key in _EDIT_TEXT_KEYS[:4])  # old/new text, not content
+    default = "edit" if tool == "edit" or (replaces and tool not in EDIT_TOOLS) else "write"
+    command = _str(action.get("command")) or _str(obs.get("command")) or default
     change = FileChange(path=path, command=command)
     old_content, new_content = _str(obs.get("old_content")), _str(obs.get("new_content"))
     if command == "create" or (command == "write" and old_content is None):
         text = _str(action.get("file_text")) or _str(action.get("content")) or new_content
-        if text is None:
-            return change if command == "create" else None
-        change.command = "create"
-        change.new_text = text
-        change.added = len(text.splitlines())
-        return change
+        if text is not None:
+            change.command = "create"
+            change.new_text = text
+            change.added = len(text.splitlines())
+            return change
+        if command == "create":
+            return change
+        if not replaces:
+            return None  # a write with nothing to show
     if old_content is not None and new_content is not None:
         change.lines, change.added, change.removed = unified(old_content, new_content)
         return change

@@ -8,6 +8,7 @@ after stripping.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -179,8 +180,22 @@ def message_body(event: MessageEvent) -> str:
     return clean(event.text)
 
 
+def action_arguments(event: ActionEvent) -> dict[str, Any]:
+    """The action's arguments: its `action`, or, when the server sent none, the LLM's tool call arguments (a JSON
+    string on the wire), so that a terminal call still shows its command rather than raw JSON."""
+    if isinstance(event.action, dict) and event.action:
+        return event.action
+    raw = event.tool_call.get("arguments") if isinstance(event.tool_call, dict) else None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, dict) else {}
+
+
 def _action_command(event: ActionEvent) -> str:
-    action = event.action if isinstance(event.action, dict) else {}
+    action = action_arguments(event)
     for key in ("command", "code", "path", "url", "query", "message", "content", "thought"):
         value = action.get(key)
         if isinstance(value, str) and value:
@@ -202,7 +217,7 @@ def _action_command(event: ActionEvent) -> str:
 
 def action_parts(event: ActionEvent) -> tuple[str, str, str, str]:
     """(tool, summary, command-or-arguments, thought), all cleaned."""
-    action = event.action if isinstance(event.action, dict) else {}
+    action = action_arguments(event)
     command = _action_command(event)
     if action.get("command") and action.get("path"):
         command = f"{action.get('command')} {action.get('path')}"
@@ -372,3 +387,24 @@ def copy_text(event: Event) -> str:
 
 def plain_lines(events: Iterable[Event]) -> list[str]:
     return [event_text(e).plain for e in events if is_shown(e)]
+
+
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_MD_BULLET = re.compile(r"^(\s*)[-*+]\s+")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_MARKS = re.compile(r"\*\*|__|`+|~~")
+
+
+def markdown_plain(source: str) -> str:
+    """Markdown lines as a person reads them once rendered, without the markup: no fences, `#`, `**` or
+    backticks; bullets as `•`, a link as its text. For one-line summaries where a renderer does not fit."""
+    lines: list[str] = []
+    for line in source.splitlines():
+        if _MD_FENCE.match(line):
+            continue
+        line = _MD_HEADING.sub("", line)
+        line = _MD_BULLET.sub(lambda m: m.group(1) + "• ", line)
+        line = _MD_MARKS.sub("", _MD_LINK.sub(r"\1", line))
+        lines.append(line)
+    return "\n".join(lines)

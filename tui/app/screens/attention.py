@@ -59,7 +59,9 @@ def item_prompt(item: AttentionItem, now: float) -> Text:
         else:
             text.append("\n    ▸ the pending action(s) are loading…", style="dim italic")
     elif item.detail:
-        for line in item.detail.splitlines():
+        # An answer is markdown: shown as read, not as typed (an error's text is shown as it is).
+        detail = render.markdown_plain(item.detail) if item.reason is Reason.FINISHED else item.detail
+        for line in detail.splitlines():
             text.append("\n    " + render.one_line(line, 120), style="red" if item.reason is Reason.ERROR else "")
     elif item.reason in (Reason.FINISHED, Reason.ERROR):
         what = "the answer" if item.reason is Reason.FINISHED else "the error"

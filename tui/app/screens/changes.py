@@ -22,6 +22,7 @@ from tui.session.watchlist import Key
 
 from .. import render
 from ..actions import Owner, bindings
+from ..blocks import CroppedLines
 from .dialogs import PromptScreen
 
 if TYPE_CHECKING:
@@ -185,7 +186,8 @@ class ChangesScreen(Screen[None]):
         if change.error:
             diff.add_option(Option(Text(f"diff unavailable: {render.one_line(change.error, 200)}", style="red")))
             return
-        diff.add_options([Option(line_prompt(line)) for line in change.lines])
+        # Cropped with a mark, never wrapped: a diff line keeps its place and its indentation.
+        diff.add_options([Option(CroppedLines([line_prompt(line)])) for line in change.lines])
 
     @property
     def current_file(self) -> FileChange | None:

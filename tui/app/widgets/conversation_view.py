@@ -20,7 +20,7 @@ from textual.widgets import Static
 from tui.protocol import ExecutionStatus
 from tui.session import ChangeKind, ConversationSession, OrphanedText, SessionChange
 
-from .. import render
+from .. import diffs, render
 from ..snapshot import ConversationSnapshot, snapshot_of
 from ..textual_private import app_is_live
 from .confirmation import ConfirmationPanel
@@ -149,6 +149,20 @@ class ConversationView(Vertical):
         self._orphans_shown = self._orphans_key(session.tokens.orphans)
         self.tokens_changed()
         self.refresh_snapshot()
+        self.run_worker(self._learn_tools(session), group="server-tools", exclusive=True)
+
+    async def _learn_tools(self, session: ConversationSession) -> None:
+        """The tools the server lists as usable: those whose calls look like file edits are shown as diffs."""
+        fleet = getattr(self.app, "fleet", None)
+        if fleet is None or not hasattr(fleet, "server_info") or not session.server_name:
+            return
+        try:
+            info = await fleet.server_info(session.server_name)
+        except Exception:  # an old or unwell server: the known editing tools still show as diffs
+            return
+        new = diffs.learn_server_tools(list(info.usable_tools))
+        if new and self.session is session:
+            self._log.tools_learned(new)
 
     async def unbind(self) -> None:
         self.session = None
@@ -258,4 +272,6 @@ class ConversationView(Vertical):
         if self._orphans_key(orphans) != self._orphans_shown:
             self._orphans_shown = self._orphans_key(orphans)
             self._log.add_orphans(list(orphans))
+        if not tokens.content and not tokens.reasoning:
+            self._log.flush_now()  # the final message, when it has arrived, takes the live reply's place at once
         await self._stream.set_text(tokens.content, tokens.reasoning)

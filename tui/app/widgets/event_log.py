@@ -10,8 +10,8 @@ blocks are mounted, blocks that changed (an observation paired with its action, 
 updated) are repainted in place. Fold state lives here, by block id, so it survives unmounting and remounting.
 
 The live reply (`TokenStream`) is the last child of the scroll content, right after the newest block: the reply
-streams where it will land. Its height changes only when a reply starts and ends, so the blocks above are not laid
-out again per token.
+streams where it will land, in full; it grows a row at a time and the log, anchored while following, keeps its newest
+line on screen.
 
 Keys (bindings of this widget): `/` find (also asks the server's event search for events not loaded yet), `n` / `N`
 the next older / newer match, `t` timestamps, `ctrl+home` / `<` the very first event (loads all), `end` / `>` the
@@ -39,7 +39,7 @@ from tui.sanitize import markdown
 from .. import blocks, render
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
-from .token_stream import TokenStream
+from .token_stream import StreamTail, TokenStream
 
 WINDOW = 150  # blocks mounted while following the tail
 PAGE = 100  # blocks mounted per scroll-up (or down, back towards the tail)
@@ -299,6 +299,38 @@ class EventLog(VerticalScroll, can_focus=True):
     def token_stream(self) -> TokenStream:
         return self._stream
 
+    def tools_learned(self, names: Iterable[str]) -> None:
+        """Tools a server listed became known (some as editing tools): their blocks are drawn again."""
+        wanted = set(names)
+        mounted = {item.block.id: item for item in self._event_items()}
+        for block in self._blocks:
+            if block.kind == "tool" and blocks.tool_name(block) in wanted:
+                block.touch()
+                item = mounted.get(block.id)
+                if item is not None:
+                    item.repaint()
+
+    def flush_now(self) -> None:
+        """Apply the buffered events at once (the live reply is ending: its final message lands with it)."""
+        self._flush()
+
+    def _land_live_reply(self, added: list[Block]) -> None:
+        """An agent's message just mounted is the live reply's final form: the reply leaves in the same frame."""
+        for block in added:
+            agent = block.kind == "answer" or (
+                block.kind == "message"
+                and isinstance(block.event, MessageEvent)
+                and render.message_role(block.event) == "agent"
+            )
+            if agent:
+                self._stream.landed()
+                return
+
+    def on_stream_tail_grew(self, message: StreamTail.Grew) -> None:
+        # The live reply grows with the text: a short log becomes tall and starts following its bottom.
+        message.stop()
+        self.call_after_refresh(self._settle)
+
     @property
     def items(self) -> list[EventItem | OrphanItem]:
         return [w for w in self.children if isinstance(w, (EventItem, OrphanItem))]
@@ -440,6 +472,7 @@ class EventLog(VerticalScroll, can_focus=True):
             else:
                 self.mount_all([self._item(b) for b in added], before=self._stream)
                 self._trim_top_following()
+            self._land_live_reply(added)
             self.call_after_refresh(self._settle)
         if any(b.kind == "message" and b.event.source == "user" for b in added) and not self.following:
             # The user sent a message (here or elsewhere) while scrolled up: show it and what follows.

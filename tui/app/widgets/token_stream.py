@@ -1,9 +1,16 @@
-"""The LLM's reply while it streams, in its own bounded panel under the event log (outside its scroll content).
+"""The LLM's reply while it streams: the whole reply, rendered as markdown as it arrives, right after the newest
+block of the event log (the last child of its scroll content), where the final message will land.
 
-The panel shows the newest lines of the reply as plain text (reasoning dim and italic above it); the final message
-replaces it in the log, rendered as markdown, once it lands (the session then clears its buffer and this panel
-empties and hides). The log therefore stays still while tokens arrive, and each flush repaints only the lines of
-the panel that changed (usually just the last one): a frame carries a line or two, not the screen.
+The reply is cut into markdown blocks as it grows (a block ends at a blank line or at the end of a code fence).
+A finished block is rendered once (the same `ViewMarkdown` as final messages: headings, lists, code cropped with a
+mark, never wrapped) and its rows are kept; each flush renders only the block still being written. The work per
+flush is therefore bounded by the size of the last block, not of the reply (re-rendering the whole text on every
+delta would be quadratic). Reasoning streams above it, dim, line by line the same way.
+
+The widget is as tall as the reply: the log, anchored to its bottom while following, keeps the newest line on
+screen. Each flush repaints only the rows that changed (usually the last one) unless the reply grew by a row. When
+the final message lands, the session clears its buffer and this panel empties and hides: the message takes its
+place with the same frame (head, border, padding) and the same markdown.
 
 Fed by `set_text(content, reasoning)` from the conversation view, which coalesces deltas (a flush at most every
 ~50 ms, none when nothing changed).
@@ -12,242 +19,272 @@ Fed by `set_text(content, reasoning)` from the conversation view, which coalesce
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from rich.console import RenderableType
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from .. import render
+from tui.sanitize import markdown
 
-_CHUNK = 4096  # a very long line is wrapped from a multiple of this (stable wraps, bounded work per flush)
+from .. import blocks, render
 
-
-def _display_lines(source: str, style: str, height: int, fence_aware: bool) -> list[tuple[str, str]]:
-    """The last logical lines of `source` (enough to fill `height` rows at any width), each with a style."""
-    if not source:
-        return []
-    tail = source.rsplit("\n", height + 1)[-(height + 1) :]  # from the end: no split of the whole reply
-    styles: list[str] = []
-    if fence_aware:
-        # Inside a ``` fence (counted over the text before the tail): code is dim, headings bold.
-        start = len(source) - sum(len(t) + 1 for t in tail) + 1
-        fenced = source.count("```", 0, max(0, start)) % 2 == 1
-        shown: list[str] = []
-        for line in tail:
-            stripped = line.lstrip()
-            if stripped.startswith("```"):
-                fenced = not fenced
-                label = stripped[3:].strip()
-                shown.append(("┄ " + label + " ┄") if fenced and label else "┄┄")
-                styles.append("dim")
-            elif fenced:
-                shown.append(line)
-                styles.append(CODE)
-            else:
-                text, line_style = _markdown_line(line, style)
-                shown.append(text)
-                styles.append(line_style)
-        return list(zip(shown, styles, strict=False))
-    styles = [style] * len(tail)
-    return list(zip(tail, styles, strict=False))
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-CODE = "code"  # the style name of a line inside a code fence: shown as typed, never given inline markdown
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^(\s*)[-*+]\s+(.*)$")
-_QUOTE = re.compile(r"^\s*>\s?(.*)$")
-
-
-def _markdown_line(line: str, style: str) -> tuple[str, str]:
-    """A markdown line as it will look once rendered: headings without their `#`, bullets as `•`, quotes with a
-    bar. Cheap enough for every flush (one regex per line of the visible tail)."""
-    heading = _HEADING.match(line)
-    if heading:
-        return heading.group(2), "bold underline" if len(heading.group(1)) == 1 else "bold"
-    bullet = _BULLET.match(line)
-    if bullet:
-        return f"{bullet.group(1)}• {bullet.group(2)}", style
-    quote = _QUOTE.match(line)
-    if quote:
-        return "▌ " + quote.group(1), "dim italic"
-    return line, style
-
-
-_INLINE = re.compile(r"\*\*([^*\n]+)\*\*|`([^`\n]+)`")
-
-
-def _inline(line: str, style: str) -> Text:
-    """A line with the commonest inline markdown shown as such (**bold**, `code`); the rest stays as typed."""
-    text = Text(style=style, no_wrap=False, overflow="fold", end="")
-    pos = 0
-    for match in _INLINE.finditer(line):
-        text.append(line[pos : match.start()])
-        if match.group(1) is not None:
-            text.append(match.group(1), style="bold")
+def markdown_blocks(text: str, start: int) -> tuple[list[str], int]:
+    """The markdown blocks of `text[start:]` that are finished (a later line shows they cannot change any more),
+    and where the unfinished rest starts. `start` is always outside a code fence (a previous return value)."""
+    finished: list[str] = []
+    begin = start  # where the current block starts
+    blank_at = -1  # where the blank lines after the current block start
+    fence = ""  # the fence's marker while inside a code block
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        if end < 0:
+            break
+        line = text[pos:end]
+        if fence:
+            stripped = line.strip()
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = ""
+                finished.append(text[begin:end])
+                begin = end + 1
+        elif not line.strip():
+            if pos == begin:
+                begin = end + 1  # blank lines before a block belong to no block
+            elif blank_at < 0:
+                blank_at = pos
         else:
-            text.append(match.group(2), style="bold dim")
-        pos = match.end()
-    text.append(line[pos:])
-    return text
+            if blank_at >= 0:  # a block after blank lines: the one before them is finished
+                finished.append(text[begin:blank_at])
+                begin, blank_at = pos, -1
+            match = _FENCE.match(line)
+            if match:
+                fence = match.group(1)
+        pos = end + 1
+    return finished, begin
+
+
+def text_lines(text: str, start: int) -> tuple[list[str], int]:
+    """The complete lines of `text[start:]` and where the unfinished last line starts."""
+    end = text.rfind("\n", start)
+    if end < 0:
+        return [], start
+    return text[start:end].split("\n"), end + 1
+
+
+def _reply_renderable(source: str) -> RenderableType:
+    return markdown(source, blocks.ViewMarkdown)
+
+
+def _reasoning_renderable(source: str) -> RenderableType:
+    return Text(source.expandtabs(4), style="dim italic")
+
+
+def _blank(strip: Strip) -> bool:
+    return not strip.text.strip()
+
+
+class _Incremental:
+    """One streamed text as rows: finished parts rendered once, the unfinished rest again on each change."""
+
+    def __init__(
+        self,
+        split: Callable[[str, int], tuple[list[str], int]],
+        renderable: Callable[[str], RenderableType],
+        separated: bool,
+    ) -> None:
+        self._split = split
+        self._renderable = renderable
+        self._separated = separated  # one blank row between parts (markdown blocks), none (lines)
+        self.source = ""
+        self._cut = 0  # source[:_cut] is in `_parts`
+        self._rows: list[Strip] = []  # the rows of `_parts`, at `_width`
+        self._tail: list[Strip] = []
+        self._width = 0
+        self.blank_style: Style | None = None  # the style of a separating blank row
+        self.render_part: Callable[[str, int], list[Strip]] = lambda source, width: []
+
+    def _rows_of(self, part: str, width: int) -> list[Strip]:
+        rows = self.render_part(part, width) if part.strip() or not self._separated else []
+        if self._separated:
+            while rows and _blank(rows[0]):
+                rows.pop(0)
+            while rows and _blank(rows[-1]):
+                rows.pop()
+        return rows
+
+    def _append(self, rows: list[Strip], target: list[Strip], width: int) -> None:
+        if self._separated and rows and target:
+            target.append(Strip.blank(width, self.blank_style))
+        target.extend(rows)
+
+    def update(self, source: str, width: int) -> list[Strip]:
+        """The rows of `source` at `width` (reusing the finished parts when `source` only grew)."""
+        if width != self._width or not source.startswith(self.source[: self._cut]):
+            self._width = width
+            self._cut = 0
+            self._rows = []
+        self.source = source
+        parts, self._cut = self._split(source, self._cut)
+        for part in parts:
+            self._append(self._rows_of(part, width), self._rows, width)
+        rows = list(self._rows)
+        self._append(self._rows_of(source[self._cut :], width), rows, width)
+        return rows
 
 
 class StreamTail(Widget):
-    """The newest rows of the streaming text; repaints only the rows that changed since the last frame."""
+    """The streamed reasoning and reply, every row of them; repaints only the rows that changed."""
 
     DEFAULT_CSS = """
-    StreamTail { height: 2; }
+    StreamTail { height: auto; }
     """
 
-    MAX_ROWS = 10
+    ROOM_DIVISOR = 2  # while following a tall log, room is taken for 1/ROOM_DIVISOR of the view at a time
+
+    class Grew(Message):
+        """The live reply changed its height (the log re-checks whether it follows the tail)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.source = ""  # the reply text shown so far (what a screen frame holds)
         self.reasoning = ""
-        self._rows: list[Text] = []
+        self._reply = _Incremental(markdown_blocks, _reply_renderable, separated=True)
+        self._thought = _Incremental(text_lines, _reasoning_renderable, separated=False)
+        self._reply.render_part = self._render_part(_reply_renderable)
+        self._thought.render_part = self._render_part(_reasoning_renderable)
         self._strips: list[Strip] = []
-        self._size = Size(0, 0)
-        self._height = 2
-        self._anchor = 0  # the first logical line the panel shows (see `_window`)
+        self._size = Size(0, 0)  # the width the rows were rendered at, and how many there are
+        self._painted_style: Style | None = None  # the base style of the rows (see `notify_style_update`)
+        self._height = 0  # the rows the widget takes: the text's, and room for more while following (`_room`)
 
-    def _cap(self) -> int:
-        """At most 10 rows, and no more than ~30% of the screen (the log keeps most of it)."""
-        return max(2, min(self.MAX_ROWS, (self.screen.size.height * 3) // 10))
+    def _render_part(self, renderable: Callable[[str], RenderableType]) -> Callable[[str, int], list[Strip]]:
+        def rows(source: str, width: int) -> list[Strip]:
+            console = self.app.console
+            self._reply.blank_style = self._thought.blank_style = self.rich_style
+            options = console.options.update(width=width, height=None, highlight=False)
+            lines = console.render_lines(renderable(source), options, style=self.rich_style, pad=True)
+            return [Strip(line, width) for line in lines]
 
-    def _bucket(self, rows: int, cap: int) -> int:
-        """The panel opens at its full height at once: every change of its height moves (and so repaints) the
-        whole log above it, so it changes once when a reply starts and once when it lands, not as it grows."""
-        return cap
+        return rows
+
+    @property
+    def _rows(self) -> list[Text]:
+        """The rows shown, as plain text (what a reader sees)."""
+        return [Text(strip.text.rstrip()) for strip in self._strips]
 
     def set_text(self, content: str, reasoning: str = "") -> None:
         if content == self.source and reasoning == self.reasoning:
             return
-        if not content.startswith(self.source) or not reasoning.startswith(self.reasoning):
-            self._anchor = 0
         self.source = content
         self.reasoning = reasoning
         self._relayout()
 
     def on_resize(self) -> None:
-        self._relayout(force=True)
+        if self.content_size.width != self._size.width:
+            self._relayout(force=True)
 
-    def _wrap(self, width: int, height: int) -> list[tuple[int, Text]]:
-        """The rows of the last logical lines (at least `height` rows when there are that many), each with the
-        index of its logical line (reasoning lines first, then the reply's)."""
-        console = self.app.console
-        rows: list[tuple[int, Text]] = []
-        parts: list[tuple[str, str]] = []
-        if self.reasoning:
-            parts += _display_lines(self.reasoning, "dim italic", height, False)
+    def _build(self, width: int) -> list[Strip]:
+        rows = self._thought.update(self.reasoning, width) if self.reasoning else []
         if self.source:
-            parts += _display_lines(self.source, "", height, True)
-        last = (
-            self.reasoning.count("\n")
-            + (1 if self.reasoning else 0)
-            + self.source.count("\n")
-            + (1 if self.source else 0)
-            - 1
-        )
-        for offset, (line, style) in enumerate(reversed(parts)):
-            if len(line) > height * width * 2:
-                cut = ((len(line) - height * width) // _CHUNK) * _CHUNK
-                line = line[cut:]
-            if style == CODE:
-                text = Text(line.expandtabs(4), style="bold dim")
-            elif style == "dim":
-                text = Text(line.expandtabs(4), style=style)
-            else:
-                text = _inline(line.expandtabs(4), style)
-            wrapped = text.wrap(console, width) if line else [Text("")]
-            rows[:0] = [(last - offset, row) for row in wrapped]
-            if len(rows) >= height:
-                break
+            reply = self._reply.update(self.source, width)
+            if rows and reply:
+                rows.append(Strip.blank(width, self.rich_style))
+            rows.extend(reply)
         return rows
 
-    def _window(self, rows: list[tuple[int, Text]], height: int) -> list[Text]:
-        """The rows to show: from the anchor line on while they fit; when they no longer do, the window jumps
-        ahead so that about half the panel is free again. The panel therefore scrolls by half a page every few
-        lines instead of by one row with every new line (which rewrites every row of it on the terminal)."""
-        if not rows:
-            self._anchor = 0
-            return []
-        first, newest = rows[0][0], rows[-1][0]
-        if self._anchor > newest:
-            self._anchor = 0  # the text was replaced (a new reply)
-        visible = [row for index, row in rows if index >= self._anchor]
-        if self._anchor >= first and len(visible) <= height:
-            return visible
-        keep = max(1, height // 2)
-        anchor = newest
-        for index in sorted({index for index, _ in rows}, reverse=True):
-            if sum(1 for i, _ in rows if i >= index) > keep:
-                break
-            anchor = index
-        self._anchor = anchor
-        visible = [row for index, row in rows if index >= anchor]
-        return visible[-height:]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width > 0 and width != self._size.width:
+            # Rewrapped (a resize, or the log's scrollbar came or went): the room kept for more rows stays, or the
+            # scrollbar that the room brought would take it away again, and so on, a repaint each time.
+            room = max(0, self._height - len(self._strips)) if self._strips else 0
+            self._strips = self._build(width)
+            self._size = Size(width, len(self._strips))
+            self._height = len(self._strips) + room if self._strips else 0
+            self.refresh()
+        return self._height
+
+    def _room(self, rows: int) -> int:
+        """The rows to take for `rows` rows of text. While the log follows a tail taller than its view, every row
+        the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of several
+        rows at once (half the view), filled as the text arrives, so the log moves every few lines, not
+        every line. A reply that fits on screen, or one scrolled away from, grows row by row."""
+        height = self._height
+        if rows <= height:
+            return height if rows else 0
+        panel = self.parent
+        log = panel.parent if isinstance(panel, Widget) else None
+        if not isinstance(panel, Widget) or not isinstance(log, ScrollableContainer):
+            return rows
+        if not getattr(log, "following", True):
+            return rows
+        view = log.scrollable_content_region.height
+        room = rows + max(0, view // self.ROOM_DIVISOR - 1)
+        if height == 0:
+            # A reply starting to stream under a log that already scrolls takes its first room at once (one move
+            # of the log, not two); one shown already long (opened mid-reply) just fits its text.
+            return room if rows <= 3 and log.max_scroll_y > 0 else rows
+        if panel.virtual_region_with_margin.bottom + rows - height <= view:
+            return rows  # the log's content still fits: nothing scrolls yet
+        return room
 
     def _relayout(self, force: bool = False) -> None:
-        size = self.content_size
-        width, height = size.width, size.height
+        width = self.content_size.width
         if width <= 0:
+            self._size = Size(0, 0)  # hidden (scrolled away from the tail): built at the next layout
             return
-        cap = self._cap()
-        wrapped = self._wrap(width, cap)
-        rows = [row for _, row in wrapped]
-        want = max(self._height, self._bucket(len(rows), cap)) if self.source or self.reasoning else 2
-        want = min(want, cap)
-        if want != self._height:
-            self._height = want
-            self.styles.height = want  # the resize that follows paints the rows
-            return
-        if height <= 0:
-            return
-        rows = self._window(wrapped, height)
-        rows += [Text("")] * (height - len(rows))
-        console = self.app.console
-        base = self.rich_style
-        resized = force or size != self._size or len(self._strips) != height
-        self._size = size
-        old = self._rows
-        strips = self._strips if not resized else [Strip.blank(width, base)] * height
-        changed: list[int] = []
-        for y, row in enumerate(rows):
-            if not resized and y < len(old) and old[y] == row:
-                continue
-            segments = list(row.render(console))
-            strip = Strip(segments).crop_extend(0, width, base).apply_style(base)
-            strips[y] = strip
-            changed.append(y)
-        self._rows = rows
+        old = self._strips
+        strips = self._build(width)
         self._strips = strips
-        if resized:
-            self.refresh()
-        else:
-            for y in changed:
+        self._size = Size(width, len(strips))
+        height = len(strips) if force else self._room(len(strips))
+        if force or height != self._height:
+            self._height = height
+            self.refresh(layout=height != self.content_size.height)
+            self.post_message(self.Grew())
+            return
+        for y in range(max(len(old), len(strips))):
+            if y >= len(old) or y >= len(strips) or (old[y] is not strips[y] and old[y] != strips[y]):
                 self.refresh(Region(0, y, width, 1))
 
     def render_line(self, y: int) -> Strip:
-        if y < len(self._strips) and self._strips[y].cell_length == self.content_size.width:
+        width = self.content_size.width
+        if y < len(self._strips) and self._strips[y].cell_length == width:
             return self._strips[y]
-        return Strip.blank(self.content_size.width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._rows = []  # the base style changed (theme): every row is painted again
+        # Called on any style pass over the screen (a class changing anywhere above): the rows are painted again
+        # only when the base style they were painted with changed (a theme), not on every pass.
+        if self.rich_style == self._painted_style:
+            return
+        self._painted_style = self.rich_style
+        self._reply = _Incremental(markdown_blocks, _reply_renderable, separated=True)
+        self._thought = _Incremental(text_lines, _reasoning_renderable, separated=False)
+        self._reply.render_part = self._render_part(_reply_renderable)
+        self._thought.render_part = self._render_part(_reasoning_renderable)
         self.call_later(self._relayout, True)
 
 
 class TokenStream(Vertical):
+    """The live reply, framed like the agent's message it becomes (head, border, margin, padding)."""
+
     DEFAULT_CSS = """
-    TokenStream { height: auto; display: none; padding: 0 1; border-left: thick $accent;
+    TokenStream { height: auto; display: none; padding: 0 1; margin: 1 0 0 0; border-left: thick $success;
                   background: $background; }
     TokenStream.-active { display: block; }
-    TokenStream #stream-label { height: 1; color: $text-muted; }
+    TokenStream #stream-label { height: 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -255,6 +292,7 @@ class TokenStream(Vertical):
         self._written = ""
         self._reasoning = ""
         self._tail = StreamTail(id="stream-markdown")
+        self._landed = ""  # the text of the reply whose final message just took its place (see `landed`)
         self._forward: TokenStream | None = None
 
     def forward_to(self, other: TokenStream) -> None:
@@ -264,7 +302,8 @@ class TokenStream(Vertical):
         self.display = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("▍ streaming…", style="italic"), id="stream-label")
+        label = Text.assemble(("agent", "bold"), ("  streaming…", "dim italic"))
+        yield Static(label, id="stream-label")
         yield self._tail
 
     @property
@@ -281,6 +320,9 @@ class TokenStream(Vertical):
             return
         content = render.clean(content) if content != self._written else content
         reasoning = render.clean(reasoning) if reasoning != self._reasoning else reasoning
+        if content and content == self._landed and not reasoning:
+            return  # the text of the message that just landed, still held by the session: shown once, there
+        self._landed = ""
         if not content and not reasoning:
             await self.clear()
             return
@@ -291,11 +333,25 @@ class TokenStream(Vertical):
         self._tail.set_text(content, reasoning)
         self.add_class("-active")
 
+    def landed(self) -> None:
+        """The final message was just mounted in the log: leave in the same frame (the message takes this
+        panel's place, so the log does not move twice: down for the message, up for the panel)."""
+        if self._forward is not None:
+            self._forward.landed()
+            return
+        if self.has_class("-active"):
+            self._landed = self._written
+            self._written = ""
+            self._reasoning = ""
+            self._tail.set_text("", "")
+            self.remove_class("-active")
+
     async def clear(self) -> None:
         if self._forward is not None:
             await self._forward.clear()
             return
         self._written = ""
+        self._landed = ""
         self._reasoning = ""
         self._tail.set_text("", "")
         self.remove_class("-active")
