@@ -207,6 +207,8 @@ class Fleet:
         removed = tuple(cid for cid in old if cid not in fresh)
         changed = tuple(cid for cid in fresh if cid in old and _fingerprint(fresh[cid]) != _fingerprint(old[cid]))
         entry.conversations = fresh
+        # A session's own read of its info can land after an earlier poll and hold older news than this one.
+        changed += tuple(cid for cid in fresh if cid in old and cid not in changed and self._stale_session(entry, cid))
         for cid in added + changed:
             session = self.sessions.get((entry.name, cid))
             if session is not None:
@@ -218,6 +220,11 @@ class Fleet:
         server_changed = (entry.state, entry.message) != before or full != was_full
         if added or removed or changed or server_changed:
             self._emit(FleetChange(entry.name, added, removed, changed, server_changed))
+
+    def _stale_session(self, entry: ServerEntry, cid: str) -> bool:
+        session = self.sessions.get((entry.name, cid))
+        info = session.info if session is not None else None
+        return info is not None and _fingerprint(info) != _fingerprint(entry.conversations[cid])
 
     def counts(self) -> dict[ExecutionStatus, int]:
         counts: dict[ExecutionStatus, int] = {}
