@@ -48,7 +48,9 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
             app._display = display
             peak = rss_before
             session = app.session
-            held_before = len(session.timeline)
+            received_before = session.received
+            log = app.view.log_widget
+            behind_peak = 0
             if flood:
                 asyncio.create_task(_flood(url, cid, events))
             t0 = time.perf_counter()
@@ -61,8 +63,10 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
                 app.simulate_key(key)
                 await asyncio.sleep(gap)
                 peak = max(peak, rss_mb())
+                behind_peak = max(behind_peak, session.behind)
             took = time.perf_counter() - t0
-            received = len(session.timeline) - held_before
+            received = session.received - received_before
+            held, blocks = len(session.timeline), len(log.blocks)
             await quiet_exit(app)
     return {
         "rss_before_mb": rss_before,
@@ -71,7 +75,10 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
         "seen": len(delays),
         "p50_ms": 1000 * percentile(delays, 0.5),
         "p95_ms": 1000 * percentile(delays, 0.95),
-        "events_held": received,
+        "events_received": received,
+        "session_held": held,
+        "log_blocks": blocks,
+        "behind_peak": behind_peak,
         "seconds": took,
     }
 
@@ -105,8 +112,9 @@ def main() -> None:
     for name, value, base, target, met in rows:
         print(f"{name:36} {value:24} {base:28} {target:10} {'met' if met else 'MISSED'}")
     print(
-        f"events received during the window: {flooded['events_held']} in {flooded['seconds']:.1f} s; "
-        f"key presses seen {flooded['seen']}/{flooded['presses']}"
+        f"events received during the window: {flooded['events_received']} in {flooded['seconds']:.1f} s "
+        f"(held at the end: {flooded['session_held']} in the session, {flooded['log_blocks']} blocks in the log; "
+        f"most frames waiting: {flooded['behind_peak']}); key presses seen {flooded['seen']}/{flooded['presses']}"
     )
     print(json.dumps({"quiet": quiet, "flood": flooded}))
 

@@ -47,6 +47,11 @@ MAX_MOUNTED = WINDOW + 2 * PAGE  # scrolled far up: the newest blocks beyond thi
 FLUSH_HZ = 15
 SPINNER_HZ = 8
 FIND_LOAD_LIMIT = 20_000  # at most this many older events are paged in to reach a match or the first event
+# While following the tail the log holds at most this many blocks (cut when HELD_SLACK more arrived); the older
+# ones come back from the session (or the server) when scrolled up to, like older history.
+HELD = 1_000
+HELD_SLACK = 500
+FLOOD_MOUNT = 40  # blocks mounted by a flush that brings more than `WINDOW` (a flood: a screenful, not a window)
 
 
 # Text with none of these needs no markdown parser (most chat lines): a plain `Text` renders the same, faster.
@@ -238,7 +243,8 @@ class EventLog(VerticalScroll, can_focus=True):
         self.fold_state: dict[str, bool] = {}  # block id -> expanded, as the user left it
         self.timestamps = False
         self._spinner: Any = None
-        self.server_older = False  # the server holds events older than the session's
+        self._server_older = False  # the server holds events older than the session's
+        self._trimmed = False  # blocks older than the held ones were dropped (the session may still hold them)
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
         self._older_keys = False
@@ -270,6 +276,15 @@ class EventLog(VerticalScroll, can_focus=True):
     @property
     def _blocks(self) -> list[Block]:
         return self._transcript.blocks
+
+    @property
+    def server_older(self) -> bool:
+        """Older events exist beyond the blocks held: on the server, or dropped here while following."""
+        return self._server_older or self._trimmed
+
+    @server_older.setter
+    def server_older(self, value: bool) -> None:
+        self._server_older = value
 
     @property
     def following(self) -> bool:
@@ -342,6 +357,7 @@ class EventLog(VerticalScroll, can_focus=True):
         self._pending.clear()
         self._transcript = Transcript()
         self._transcript.add(events)
+        self._trimmed = False
         self._selected = None
         await self.remove_children(self.items)
         self._last = len(self._blocks)
@@ -379,6 +395,7 @@ class EventLog(VerticalScroll, can_focus=True):
             return
         was_at_tail = self.at_tail
         self._transcript = transcript
+        self._trimmed = False
         self._pending.clear()
         self._first, self._last = pos, pos + len(mounted)
         for item, block in zip(self._event_items(), new[self._first : self._last], strict=False):
@@ -418,6 +435,13 @@ class EventLog(VerticalScroll, can_focus=True):
             return
         batch, self._pending = self._pending, []
         was_at_tail = self.at_tail
+        restart = len(batch) > HELD and was_at_tail and self.following and self._selected is None
+        if restart:
+            # A flood: more arrived since the last flush than the log holds. It starts again from the newest ones
+            # (the session or the server has the rest, paged back in when scrolled up to), never block by block.
+            self._transcript = Transcript()
+            self._trimmed = True
+            batch = batch[-HELD:]
         added, changed = self._transcript.add(batch)
         if changed:
             mounted = {item.block.id: item for item in self._event_items()}
@@ -429,14 +453,14 @@ class EventLog(VerticalScroll, can_focus=True):
             self._set_new_below(self._new_below + len(added))
         if was_at_tail and added:
             self._last = len(self._blocks)
-            if len(added) >= WINDOW and self.following and self._selected is None:
-                # The batch alone fills the window: mount only its tail (the rest stays held, for scrolling up)
-                # and unmount what was there, rather than mounting everything and trimming it again.
-                self._first = self._last - WINDOW
+            if restart or (len(added) >= WINDOW and self.following and self._selected is None):
+                # The batch alone fills the window: mount only its newest screenful (the rest stays held, for
+                # scrolling up) and unmount what was there, rather than mounting everything and trimming it again.
+                self._first = max(0, self._last - FLOOD_MOUNT)
                 drop = self._event_items()
                 if drop:
                     self.remove_children(drop)
-                self.mount_all([self._item(b) for b in added[-WINDOW:]], before=self._stream)
+                self.mount_all([self._item(b) for b in added[-FLOOD_MOUNT:]], before=self._stream)
             else:
                 self.mount_all([self._item(b) for b in added], before=self._stream)
                 self._trim_top_following()
@@ -444,8 +468,34 @@ class EventLog(VerticalScroll, can_focus=True):
         if any(b.kind == "message" and b.event.source == "user" for b in added) and not self.following:
             # The user sent a message (here or elsewhere) while scrolled up: show it and what follows.
             self.run_worker(self.action_last(), group="follow", exclusive=True)
+        self._trim_held()
         self._update_marks()
         self._check_spinner()
+
+    def _trim_held(self) -> None:
+        """Following the tail: hold at most `HELD` blocks, and let the session hold its bounded tail. Scrolled up,
+        everything held stays (the reader may be reading it), in the session too (`keep_older`)."""
+        session = self._session()
+        following = self.following and self._selected is None and self.at_tail
+        if session is not None and hasattr(session, "follow_tail"):
+            if not following:
+                session.keep_older = True
+            elif session.keep_older:
+                session.follow_tail()
+        extra = min(len(self._blocks) - HELD, self._first)  # never a mounted block
+        if not following or len(self._blocks) - HELD <= HELD_SLACK or extra <= 0:
+            return
+        self._transcript.drop_oldest(extra)
+        self._first -= extra
+        self._last -= extra
+        self._trimmed = True
+
+    async def _untrim(self) -> None:
+        """Blocks this log dropped come back from the session's timeline (no server round trip)."""
+        if self._trimmed:
+            session = self._session()
+            await self.reorder(self._session_events(), getattr(getattr(session, "tokens", None), "orphans", []))
+            self._trimmed = False
 
     def follow(self) -> None:
         """Jump to the newest block and follow the tail again (the app calls this when the user sends)."""
@@ -538,10 +588,16 @@ class EventLog(VerticalScroll, can_focus=True):
         """The user is at the top: mount an older page, or ask for one from the server (never blocks)."""
         if self._first > 0:
             self.run_worker(self._mount_older(), group="older", exclusive=True)
+        elif self._trimmed:
+            self.run_worker(self._untrim_then_older(), group="older", exclusive=True)
         elif self.server_older and not self.loading_older:
             self.loading_older = True
             self._update_marks()
             self.post_message(self.OlderWanted())
+
+    async def _untrim_then_older(self) -> None:
+        await self._untrim()
+        self.want_older()
 
     async def older_loaded(self, has_older: bool, remaining: int | None = None) -> None:
         """The server answered (the new events were merged through `reorder` already)."""
@@ -745,6 +801,7 @@ class EventLog(VerticalScroll, can_focus=True):
 
     async def _load_all_older(self, until: Callable[[], bool] | None = None) -> None:
         """Page older events in from the server (all of them, or until `until()` holds)."""
+        await self._untrim()
         session = self._session()
         if session is None or not getattr(session, "has_older", False):
             return
@@ -782,6 +839,7 @@ class EventLog(VerticalScroll, can_focus=True):
         """Find `text` in the blocks held and, through the server's event search, in events not loaded yet
         (paged in). Goes to the newest match; returns how many blocks match."""
         self.query_text = text
+        await self._untrim()
         session = self._session()
         if session is not None and getattr(session, "has_older", False) and hasattr(session, "find"):
             try:
