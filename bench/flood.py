@@ -51,6 +51,7 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
             received_before = session.received
             log = app.view.log_widget
             behind_peak = 0
+            said = 0  # samples in which the log said "catching up: N events behind"
             if flood:
                 asyncio.create_task(_flood(url, cid, events))
             t0 = time.perf_counter()
@@ -64,9 +65,15 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
                 await asyncio.sleep(gap)
                 peak = max(peak, rss_mb())
                 behind_peak = max(behind_peak, session.behind)
+                said += log.catching_up > 0
             took = time.perf_counter() - t0
             received = session.received - received_before
             held, blocks = len(session.timeline), len(log.blocks)
+            settled_at = time.perf_counter()
+            while flood and session.received - received_before < events and time.perf_counter() - settled_at < 60:
+                await asyncio.sleep(0.1)  # the rest of the flood, then the state clears
+            await pilot.pause(0.3)
+            at_end = log.catching_up
             await quiet_exit(app)
     return {
         "rss_before_mb": rss_before,
@@ -79,6 +86,8 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
         "session_held": held,
         "log_blocks": blocks,
         "behind_peak": behind_peak,
+        "catching_up_shown": said,
+        "catching_up_at_end": at_end,
         "seconds": took,
     }
 
@@ -114,7 +123,8 @@ def main() -> None:
     print(
         f"events received during the window: {flooded['events_received']} in {flooded['seconds']:.1f} s "
         f"(held at the end: {flooded['session_held']} in the session, {flooded['log_blocks']} blocks in the log; "
-        f"most frames waiting: {flooded['behind_peak']}); key presses seen {flooded['seen']}/{flooded['presses']}"
+        f"most frames waiting: {flooded['behind_peak']}; 'catching up' shown in {flooded['catching_up_shown']} samples, "
+        f"at the end: {flooded['catching_up_at_end']}); key presses seen {flooded['seen']}/{flooded['presses']}"
     )
     print(json.dumps({"quiet": quiet, "flood": flooded}))
 

@@ -79,8 +79,9 @@ MAX_BATCH = 500
 CURSOR_SAVE_EVERY = 1.0  # seconds: the cursor file is rewritten at most this often (and when the session ends)
 # The newest events a session holds in memory; older ones are dropped and page back in from the server
 # (`load_older`), as for a long history opened tail-first. Cut only this far past it (one cut per thousand).
-MAX_HELD = 5_000
-TRIM_SLACK = 1_000
+MAX_HELD = 2_000
+TRIM_SLACK = 500
+PUMP_SLICE = 0.01  # seconds the socket reader reads frames in a row before the rest of the loop runs (keys, view)
 
 
 class Protocol(StrEnum):
@@ -180,7 +181,7 @@ class ConversationSession:
         self.keep_older = False
         self._loading_older = 0
         self.received = 0  # new events merged since the session started (the timeline is bounded, this is not)
-        # Frames read from the socket and not applied yet: more than a batch means the view is catching up.
+        # Frames read from the socket and not applied yet (`behind`).
         self._queue: asyncio.Queue[object] | None = None
         # The protocol in use (AUTO until `run()` has asked the server). An explicit events-socket factory (tests,
         # fault injection) means the events socket.
@@ -272,10 +273,16 @@ class ConversationSession:
         pump_task: asyncio.Task[None] | None = None
 
         async def pump() -> None:
-            # Frames are buffered here while a REST sync runs, so the socket is always read (pings work).
+            # Frames are buffered here while a REST sync runs, so the socket is always read (pings work). A socket
+            # with frames buffered answers `recv` without waiting: the reader yields after `PUMP_SLICE` seconds, or
+            # a flood would hold the loop (keys, the screen) for as long as frames keep coming.
             try:
+                since = time.monotonic()
                 async for item in stream:
                     queue.put_nowait(item)
+                    if time.monotonic() - since >= PUMP_SLICE:
+                        await asyncio.sleep(0)
+                        since = time.monotonic()
             finally:
                 queue.put_nowait(done)
 
@@ -300,6 +307,8 @@ class ConversationSession:
                             break
                         frames.append(following)
                     self._on_frames(frames)
+                    if not queue.empty():
+                        await asyncio.sleep(0)  # one batch at a time: the view and the keys run in between
                 elif isinstance(item, Connected):
                     if self.protocol is Protocol.SESSION:
                         self._on_session_connected()
@@ -499,7 +508,7 @@ class ConversationSession:
 
     @property
     def behind(self) -> int:
-        """Frames received but not applied yet (a flood: the session is catching up)."""
+        """Frames read from the socket and not applied yet."""
         return self._queue.qsize() if self._queue is not None else 0
 
     @property

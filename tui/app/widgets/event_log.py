@@ -49,9 +49,16 @@ SPINNER_HZ = 8
 FIND_LOAD_LIMIT = 20_000  # at most this many older events are paged in to reach a match or the first event
 # While following the tail the log holds at most this many blocks (cut when HELD_SLACK more arrived); the older
 # ones come back from the session (or the server) when scrolled up to, like older history.
-HELD = 1_000
-HELD_SLACK = 500
+HELD = 500
+HELD_SLACK = 250
+# A flood: a flush brings `FLOOD_AT` events or more while following. The log then starts again from the newest
+# `FLOOD_KEEP` events (the session or the server has the rest, paged back in when scrolled up to), mounts only
+# the newest screenful, says "catching up: N events behind", and flushes `FLOOD_FLUSH_HZ` times a second until a
+# flush brings fewer: never block by block.
+FLOOD_AT = 100
+FLOOD_KEEP = 200
 FLOOD_MOUNT = 40  # blocks mounted by a flush that brings more than `WINDOW` (a flood: a screenful, not a window)
+FLOOD_FLUSH_HZ = 4
 
 
 # Text with none of these needs no markdown parser (most chat lines): a plain `Text` renders the same, faster.
@@ -245,6 +252,7 @@ class EventLog(VerticalScroll, can_focus=True):
         self._spinner: Any = None
         self._server_older = False  # the server holds events older than the session's
         self._trimmed = False  # blocks older than the held ones were dropped (the session may still hold them)
+        self.catching_up = 0  # a flood: how many events the last flush skipped to show the newest (0: none)
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
         self._older_keys = False
@@ -413,12 +421,29 @@ class EventLog(VerticalScroll, can_focus=True):
         before = len(self._pending)
         self._pending.extend(e for e in events if not e.is_transient)
         if len(self._pending) > before and self._flush_timer is None and self.is_mounted:
-            self._flush_timer = self.set_timer(1 / FLUSH_HZ, self._timed_flush)
+            self._flush_timer = self.set_timer(
+                1 / (FLOOD_FLUSH_HZ if self.catching_up else FLUSH_HZ), self._timed_flush
+            )
 
     def _timed_flush(self) -> None:
         self._flush_timer = None
-        if self.is_attached:
+        if not self.is_attached:
+            return
+        if self._pending:
             self._flush()
+        elif self.catching_up:
+            self._set_catching_up(0)  # the flood is over
+        if self.catching_up and self._flush_timer is None:
+            self._flush_timer = self.set_timer(1 / FLOOD_FLUSH_HZ, self._timed_flush)
+
+    def _set_catching_up(self, behind: int) -> None:
+        """The flood state on the badge line (which "new below" has when the user is scrolled up)."""
+        self.catching_up = behind
+        if self._new_below:
+            return
+        if behind:
+            self._below.update(Text(f"catching up: {behind:,} events behind", style="bold"))
+        self._below.set_class(bool(behind), "-shown")
 
     def add_orphans(self, orphans: list[Any]) -> None:
         new = orphans[self._orphans_seen :] if len(orphans) >= self._orphans_seen else orphans[-1:]
@@ -435,13 +460,12 @@ class EventLog(VerticalScroll, can_focus=True):
             return
         batch, self._pending = self._pending, []
         was_at_tail = self.at_tail
-        restart = len(batch) > HELD and was_at_tail and self.following and self._selected is None
-        if restart:
-            # A flood: more arrived since the last flush than the log holds. It starts again from the newest ones
-            # (the session or the server has the rest, paged back in when scrolled up to), never block by block.
+        arrived = len(batch)
+        restart = arrived >= FLOOD_AT and was_at_tail and self.following and self._selected is None
+        if restart:  # a flood (see FLOOD_AT)
             self._transcript = Transcript()
             self._trimmed = True
-            batch = batch[-HELD:]
+            batch = batch[-FLOOD_KEEP:]
         added, changed = self._transcript.add(batch)
         if changed:
             mounted = {item.block.id: item for item in self._event_items()}
@@ -471,6 +495,8 @@ class EventLog(VerticalScroll, can_focus=True):
         self._trim_held()
         self._update_marks()
         self._check_spinner()
+        session = self._session()
+        self._set_catching_up(arrived + getattr(session, "behind", 0) if restart else 0)
 
     def _trim_held(self) -> None:
         """Following the tail: hold at most `HELD` blocks, and let the session hold its bounded tail. Scrolled up,
