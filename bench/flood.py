@@ -55,11 +55,13 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
             if flood:
                 asyncio.create_task(_flood(url, cid, events))
             t0 = time.perf_counter()
+            press_at: list[float] = []
             gap = seconds / presses
             for i in range(presses):
                 key = "down" if (i // 5) % 2 == 0 else "up"
                 before = lst.highlighted
                 state["t"] = time.perf_counter()
+                press_at.append(round(state["t"] - t0, 2) if i else 0.0)
                 state["want"] = None if before is None else before + (1 if key == "down" else -1)
                 app.simulate_key(key)
                 await asyncio.sleep(gap)
@@ -82,6 +84,7 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
         "seen": len(delays),
         "p50_ms": 1000 * percentile(delays, 0.5),
         "p95_ms": 1000 * percentile(delays, 0.95),
+        "worst_ms": [round(1000 * d) for d in sorted(delays)[-5:]],
         "events_received": received,
         "session_held": held,
         "log_blocks": blocks,

@@ -38,7 +38,11 @@ def _tool_item(log, command: str) -> EventItem | None:
 
 
 @pytest.mark.timeout(150)
-async def test_a_flood_is_held_bounded_shows_the_newest_and_pages_back_to_the_first(demo_server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("server", ["demo_server", "demo_server_143"])  # the session socket; the events socket
+async def test_a_flood_is_held_bounded_shows_the_newest_and_pages_back_to_the_first(
+    server, tmp_path, monkeypatch, request
+):
+    demo_server = request.getfixturevalue(server)
     said = _catching_up_log(monkeypatch)
     app = make_app(demo_server.base_url, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -57,8 +57,8 @@ HELD_SLACK = 250
 # flush brings fewer: never block by block.
 FLOOD_AT = 100
 FLOOD_KEEP = 200
-FLOOD_MOUNT = 40  # blocks mounted by a flush that brings more than `WINDOW` (a flood: a screenful, not a window)
-FLOOD_FLUSH_HZ = 4
+FLOOD_MOUNT = 30  # blocks mounted by a flush that brings more than `WINDOW` (a flood: a screenful, not a window)
+FLOOD_FLUSH_HZ = 2
 
 
 # Text with none of these needs no markdown parser (most chat lines): a plain `Text` renders the same, faster.
@@ -88,6 +88,13 @@ _KIND_CLASSES = {
 }
 
 
+def _classes_of(block: Block) -> str:
+    if block.kind in ("message", "answer"):
+        role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
+        return f"-message -{role}"
+    return _KIND_CLASSES.get(block.kind, "")
+
+
 class EventItem(Static):
     """One block. `expanded` unfolds it; the state is kept by the log (by block id) across remounts."""
 
@@ -108,12 +115,7 @@ class EventItem(Static):
         self.block = block
         self._log = log
         self._shown: tuple[Any, ...] = ()
-        if block.kind in ("message", "answer"):
-            role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
-            classes = f"-message -{role}"
-        else:
-            classes = _KIND_CLASSES.get(block.kind, "")
-        super().__init__(self._renderable(), classes=classes)
+        super().__init__(self._renderable(), classes=_classes_of(block))
         self._shown = self._signature()
 
     @property
@@ -481,10 +483,15 @@ class EventLog(VerticalScroll, can_focus=True):
                 # The batch alone fills the window: mount only its newest screenful (the rest stays held, for
                 # scrolling up) and unmount what was there, rather than mounting everything and trimming it again.
                 self._first = max(0, self._last - FLOOD_MOUNT)
-                drop = self._event_items()
-                if drop:
-                    self.remove_children(drop)
-                self.mount_all([self._item(b) for b in added[-FLOOD_MOUNT:]], before=self._stream)
+                drop, shown = self._event_items(), added[-FLOOD_MOUNT:]
+                same = len(drop) == len(shown)
+                if same and all(_classes_of(i.block) == _classes_of(b) for i, b in zip(drop, shown, strict=True)):
+                    for item, block in zip(drop, shown, strict=True):  # a flood goes on: the same widgets, repainted
+                        item.rebind(block)
+                else:
+                    if drop:
+                        self.remove_children(drop)
+                    self.mount_all([self._item(b) for b in shown], before=self._stream)
             else:
                 self.mount_all([self._item(b) for b in added], before=self._stream)
                 self._trim_top_following()
