@@ -96,3 +96,13 @@ async def test_a_flood_is_held_bounded_shows_the_newest_and_pages_back_to_the_fi
             lambda: len(session.timeline) <= conversation.MAX_HELD + conversation.TRIM_SLACK,
             what="the session's tail bounded again",
         )
+
+        # Read back to the first event again, then open another conversation: the one left behind (still
+        # followed) goes back to its bounded tail rather than keeping what was read.
+        log.focus()
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: not session.has_older and not log.loading_older, timeout=60, what="all read")
+        assert session.keep_older and len(session.timeline) > conversation.MAX_HELD + conversation.TRIM_SLACK
+        await create(pilot, app, "[text] another conversation")
+        assert app.session is not session
+        assert not session.keep_older and len(session.timeline) <= conversation.MAX_HELD

@@ -255,6 +255,7 @@ class EventLog(VerticalScroll, can_focus=True):
         self._server_older = False  # the server holds events older than the session's
         self._trimmed = False  # blocks older than the held ones were dropped (the session may still hold them)
         self.catching_up = 0  # a flood: how many events the last flush skipped to show the newest (0: none)
+        self._reading: Any = None  # the session asked to keep what a reader scrolled up to (released on `show`)
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
         self._older_keys = False
@@ -364,6 +365,9 @@ class EventLog(VerticalScroll, can_focus=True):
 
     async def show(self, events: Iterable[Event], orphans: Iterable[Any] = ()) -> None:
         """Replace everything with the tail of these events."""
+        reading, self._reading = self._reading, None
+        if reading is not None and reading is not self._session():  # another conversation: back to its tail
+            reading.follow_tail()
         self._pending.clear()
         self._transcript = Transcript()
         self._transcript.add(events)
@@ -513,6 +517,7 @@ class EventLog(VerticalScroll, can_focus=True):
         if session is not None and hasattr(session, "follow_tail"):
             if not following:
                 session.keep_older = True
+                self._reading = session
             elif session.keep_older:
                 session.follow_tail()
         extra = min(len(self._blocks) - HELD, self._first)  # never a mounted block
@@ -626,6 +631,7 @@ class EventLog(VerticalScroll, can_focus=True):
         elif self.server_older and not self.loading_older:
             self.loading_older = True
             self._update_marks()
+            self._reading = self._session() if hasattr(self._session(), "follow_tail") else None
             self.post_message(self.OlderWanted())
 
     async def _untrim_then_older(self) -> None:
@@ -838,6 +844,7 @@ class EventLog(VerticalScroll, can_focus=True):
         session = self._session()
         if session is None or not getattr(session, "has_older", False):
             return
+        self._reading = session if hasattr(session, "follow_tail") else None
         self.loading_older = True
         self._update_marks()
         try:
