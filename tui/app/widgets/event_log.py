@@ -88,11 +88,11 @@ _KIND_CLASSES = {
 }
 
 
-def _classes_of(block: Block) -> str:
-    if block.kind in ("message", "answer"):
-        role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
-        return f"-message -{role}"
-    return _KIND_CLASSES.get(block.kind, "")
+def _look(block: Block) -> tuple[Any, ...]:
+    """What an `EventItem`'s classes depend on: a flood reuses an item only for a block that looks the same."""
+    event = block.event
+    role = getattr(getattr(event, "llm_message", None), "role", None)
+    return block.kind, event.kind, getattr(event, "source", None), role
 
 
 class EventItem(Static):
@@ -115,7 +115,12 @@ class EventItem(Static):
         self.block = block
         self._log = log
         self._shown: tuple[Any, ...] = ()
-        super().__init__(self._renderable(), classes=_classes_of(block))
+        if block.kind in ("message", "answer"):
+            role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
+            classes = f"-message -{role}"
+        else:
+            classes = _KIND_CLASSES.get(block.kind, "")
+        super().__init__(self._renderable(), classes=classes)
         self._shown = self._signature()
 
     @property
@@ -489,7 +494,7 @@ class EventLog(VerticalScroll, can_focus=True):
                 self._first = max(0, self._last - FLOOD_MOUNT)
                 drop, shown = self._event_items(), added[-FLOOD_MOUNT:]
                 same = len(drop) == len(shown)
-                if same and all(_classes_of(i.block) == _classes_of(b) for i, b in zip(drop, shown, strict=True)):
+                if same and all(_look(i.block) == _look(b) for i, b in zip(drop, shown, strict=True)):
                     for item, block in zip(drop, shown, strict=True):  # a flood goes on: the same widgets, repainted
                         item.rebind(block)
                 else:
