@@ -48,21 +48,34 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
             app._display = display
             peak = rss_before
             session = app.session
-            held_before = len(session.timeline)
+            received_before = session.received
+            log = app.view.log_widget
+            behind_peak = 0
+            said = 0  # samples in which the log said "catching up: N events behind"
             if flood:
                 asyncio.create_task(_flood(url, cid, events))
             t0 = time.perf_counter()
+            press_at: list[float] = []
             gap = seconds / presses
             for i in range(presses):
                 key = "down" if (i // 5) % 2 == 0 else "up"
                 before = lst.highlighted
                 state["t"] = time.perf_counter()
+                press_at.append(round(state["t"] - t0, 2) if i else 0.0)
                 state["want"] = None if before is None else before + (1 if key == "down" else -1)
                 app.simulate_key(key)
                 await asyncio.sleep(gap)
                 peak = max(peak, rss_mb())
+                behind_peak = max(behind_peak, session.behind)
+                said += log.catching_up > 0
             took = time.perf_counter() - t0
-            received = len(session.timeline) - held_before
+            received = session.received - received_before
+            held, blocks = len(session.timeline), len(log.blocks)
+            settled_at = time.perf_counter()
+            while flood and session.received - received_before < events and time.perf_counter() - settled_at < 60:
+                await asyncio.sleep(0.1)  # the rest of the flood, then the state clears
+            await pilot.pause(0.3)
+            at_end = log.catching_up
             await quiet_exit(app)
     return {
         "rss_before_mb": rss_before,
@@ -71,7 +84,13 @@ async def flood_ui(url: str, events: int, seconds: float, presses: int, flood: b
         "seen": len(delays),
         "p50_ms": 1000 * percentile(delays, 0.5),
         "p95_ms": 1000 * percentile(delays, 0.95),
-        "events_held": received,
+        "worst_ms": [round(1000 * d) for d in sorted(delays)[-5:]],
+        "events_received": received,
+        "session_held": held,
+        "log_blocks": blocks,
+        "behind_peak": behind_peak,
+        "catching_up_shown": said,
+        "catching_up_at_end": at_end,
         "seconds": took,
     }
 
@@ -105,8 +124,10 @@ def main() -> None:
     for name, value, base, target, met in rows:
         print(f"{name:36} {value:24} {base:28} {target:10} {'met' if met else 'MISSED'}")
     print(
-        f"events received during the window: {flooded['events_held']} in {flooded['seconds']:.1f} s; "
-        f"key presses seen {flooded['seen']}/{flooded['presses']}"
+        f"events received during the window: {flooded['events_received']} in {flooded['seconds']:.1f} s "
+        f"(held at the end: {flooded['session_held']} in the session, {flooded['log_blocks']} blocks in the log; "
+        f"most frames waiting: {flooded['behind_peak']}; 'catching up' shown in {flooded['catching_up_shown']} samples, "
+        f"at the end: {flooded['catching_up_at_end']}); key presses seen {flooded['seen']}/{flooded['presses']}"
     )
     print(json.dumps({"quiet": quiet, "flood": flooded}))
 

@@ -132,6 +132,12 @@ class Transcript:
         fresh = {id(b) for b in new}
         return new, [b for b in dict.fromkeys(changed) if id(b) not in fresh]
 
+    def drop_oldest(self, count: int) -> None:
+        """Forget the oldest `count` blocks (a log holds a bounded tail; the session or the server has the rest)."""
+        gone = {id(b) for b in self.blocks[:count]}
+        del self.blocks[:count]
+        self._calls = {key: b for key, b in self._calls.items() if id(b) not in gone}
+
     # ------------------------------------------------------------------ one event
 
     def _emit(self, block: Block, new: list[Block]) -> Block:

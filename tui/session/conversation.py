@@ -77,6 +77,11 @@ log = logging.getLogger(__name__)
 RECONCILE_MARGIN = timedelta(seconds=30)
 MAX_BATCH = 500
 CURSOR_SAVE_EVERY = 1.0  # seconds: the cursor file is rewritten at most this often (and when the session ends)
+# The newest events a session holds in memory; older ones are dropped and page back in from the server
+# (`load_older`), as for a long history opened tail-first. Cut only this far past it (one cut per thousand).
+MAX_HELD = 2_000
+TRIM_SLACK = 500
+PUMP_SLICE = 0.01  # seconds the socket reader reads frames in a row before the rest of the loop runs (keys, view)
 
 
 class Protocol(StrEnum):
@@ -138,6 +143,7 @@ class ConversationSession:
         protocol: Protocol | str = Protocol.AUTO,
         session_stream_factory: Callable[[AgentClient, str, int], Any] | None = None,
         cursor_store: CursorStore | None = None,
+        max_held: int | None = MAX_HELD,
     ) -> None:
         self.client = client
         self.id = conversation_id
@@ -169,6 +175,14 @@ class ConversationSession:
         # the tail at once) and the rest page by page through `load_older()`.
         self.history_tail = history_tail
         self._older_cursor: str | None = None
+        # At most `max_held` events stay in memory (None: all), unless `keep_older` (a reader scrolled up: what
+        # they page in or read stays until they are back at the newest) or while older pages are being loaded.
+        self.max_held = max_held
+        self.keep_older = False
+        self._loading_older = 0
+        self.received = 0  # new events merged since the session started (the timeline is bounded, this is not)
+        # Frames read from the socket and not applied yet (`behind`).
+        self._queue: asyncio.Queue[object] | None = None
         # The protocol in use (AUTO until `run()` has asked the server). An explicit events-socket factory (tests,
         # fault injection) means the events socket.
         self.protocol = Protocol(protocol) if stream_factory is None else Protocol.EVENTS
@@ -253,15 +267,22 @@ class ConversationSession:
     async def run(self) -> None:
         """Follow the conversation until cancelled or the server refuses it for good (bad key, deleted)."""
         queue: asyncio.Queue[object] = asyncio.Queue()
+        self._queue = queue
         done = object()
         stream: Any = None
         pump_task: asyncio.Task[None] | None = None
 
         async def pump() -> None:
-            # Frames are buffered here while a REST sync runs, so the socket is always read (pings work).
+            # Frames are buffered here while a REST sync runs, so the socket is always read (pings work). A socket
+            # with frames buffered answers `recv` without waiting: the reader yields after `PUMP_SLICE` seconds, or
+            # a flood would hold the loop (keys, the screen) for as long as frames keep coming.
             try:
+                since = time.monotonic()
                 async for item in stream:
                     queue.put_nowait(item)
+                    if time.monotonic() - since >= PUMP_SLICE:
+                        await asyncio.sleep(0)
+                        since = time.monotonic()
             finally:
                 queue.put_nowait(done)
 
@@ -286,6 +307,8 @@ class ConversationSession:
                             break
                         frames.append(following)
                     self._on_frames(frames)
+                    if not queue.empty():
+                        await asyncio.sleep(0)  # one batch at a time: the view and the keys run in between
                 elif isinstance(item, Connected):
                     if self.protocol is Protocol.SESSION:
                         self._on_session_connected()
@@ -484,6 +507,11 @@ class ConversationSession:
             self._emit(ChangeKind.TOKENS)
 
     @property
+    def behind(self) -> int:
+        """Frames read from the socket and not applied yet."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    @property
     def has_older(self) -> bool:
         """Older history exists on the server that is not loaded yet."""
         return self._older_cursor is not None
@@ -503,7 +531,7 @@ class ConversationSession:
                 self._merge(await self.client.all_events(self.id, timestamp_gte=oldest))
         await self.refresh_info()
 
-    async def _load_pages(self, count: int, cursor: str | None) -> int:
+    async def _load_pages(self, count: int, cursor: str | None, *, readmit: bool = False) -> int:
         """Newest-first pages from `cursor` until `count` events are held; remembers where older ones start."""
         loaded: list[Event] = []
         while len(loaded) < count:
@@ -514,13 +542,34 @@ class ConversationSession:
             if not cursor or not page:  # an empty page that names another one: a server that never ends
                 break
         self._older_cursor = cursor
-        return len(self._merge(loaded).added)
+        return len(self._merge(loaded, readmit=readmit).added)
 
     async def load_older(self, count: int = 200) -> int:
-        """Fetch up to `count` older events (a view scrolled to the top). Returns how many were added."""
+        """Fetch up to `count` older events (a view scrolled to the top). Returns how many were added. What is
+        paged in stays (`keep_older`) until the reader is back at the newest (`follow_tail`)."""
         if self._older_cursor is None:
             return 0
-        return await self._load_pages(count, self._older_cursor)
+        self.keep_older = True
+        self._loading_older += 1  # no cut while a page is on its way: it would leave a gap behind the cursor
+        try:
+            return await self._load_pages(count, self._older_cursor, readmit=True)
+        finally:
+            self._loading_older -= 1
+
+    def follow_tail(self) -> None:
+        """The reader is back at the newest events: hold the bounded tail again."""
+        self.keep_older = False
+        self._trim()
+
+    def _trim(self) -> None:
+        """Past the bound: drop the oldest events; the server has them (`has_older`, paged by `load_older`)."""
+        bound = self.max_held
+        if bound is None or self.keep_older or self._loading_older or len(self.timeline) <= bound + TRIM_SLACK:
+            return
+        newest_dropped = self.timeline.drop_oldest(len(self.timeline) - bound)
+        if newest_dropped is not None:
+            # Pages start at the event named (inclusive), newest first: the dropped one and everything older.
+            self._older_cursor = newest_dropped.id
 
     async def _reconcile(self, since: str | None) -> None:
         self._merge(await self.client.all_events(self.id, timestamp_gte=_earlier(since, RECONCILE_MARGIN)))
@@ -534,8 +583,11 @@ class ConversationSession:
             self._set_usage(info.usage)
         self._emit(ChangeKind.INFO)
 
-    def _merge(self, events: list[Event]) -> MergeResult:
-        result = self.timeline.merge(events)
+    def _merge(self, events: list[Event], *, readmit: bool = False) -> MergeResult:
+        result = self.timeline.merge(events, readmit=readmit)
+        if not readmit:
+            self.received += len(result.added)
+        self._trim()
         if result.added:
             if self._batch is not None:
                 self._batch.added.extend(result.added)
@@ -694,11 +746,7 @@ class ConversationSession:
         self._emit(ChangeKind.TURN)
 
     def _newest_user_message_id(self) -> str | None:
-        for index in range(len(self.timeline) - 1, -1, -1):
-            event = self.timeline[index]
-            if isinstance(event, MessageEvent) and event.source == "user":
-                return event.id
-        return None
+        return self.timeline.newest_user_message_id
 
     async def _settle_turn(self, turn: Turn, status: ExecutionStatus) -> None:
         """One reconcile after the terminal snapshot (the events socket may have missed something; the session
@@ -773,7 +821,7 @@ class ConversationSession:
             self._emit(ChangeKind.OUTBOX)
 
     async def _send(self, item: OutboxItem) -> None:
-        known = [e.id for e in self.timeline.user_messages(item.text)]
+        known = self.timeline.user_message_ids(item.text)
         since = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
         self._begin_turn(item)  # at once, so a late snapshot from before this message is recognised as such
         try:
@@ -952,7 +1000,7 @@ class ConversationSession:
 
     async def _steer(self, item: OutboxItem) -> None:
         """Into the running turn: the same run answers it, so no turn of ours begins."""
-        self.outbox.begin_send(item, [e.id for e in self.timeline.user_messages(item.text)])
+        self.outbox.begin_send(item, self.timeline.user_message_ids(item.text))
         self._emit(ChangeKind.OUTBOX)
         try:
             await self.client.send_message(self.id, item.text, run=True)

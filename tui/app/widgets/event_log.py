@@ -47,6 +47,18 @@ MAX_MOUNTED = WINDOW + 2 * PAGE  # scrolled far up: the newest blocks beyond thi
 FLUSH_HZ = 15
 SPINNER_HZ = 8
 FIND_LOAD_LIMIT = 20_000  # at most this many older events are paged in to reach a match or the first event
+# While following the tail the log holds at most this many blocks (cut when HELD_SLACK more arrived); the older
+# ones come back from the session (or the server) when scrolled up to, like older history.
+HELD = 500
+HELD_SLACK = 250
+# A flood: a flush brings `FLOOD_AT` events or more while following. The log then starts again from the newest
+# `FLOOD_KEEP` events (the session or the server has the rest, paged back in when scrolled up to), mounts only
+# the newest screenful, says "catching up: N events behind", and flushes `FLOOD_FLUSH_HZ` times a second until a
+# flush brings fewer: never block by block.
+FLOOD_AT = 100
+FLOOD_KEEP = 200
+FLOOD_MOUNT = 30  # blocks mounted by a flush that brings more than `WINDOW` (a flood: a screenful, not a window)
+FLOOD_FLUSH_HZ = 2
 
 
 # Text with none of these needs no markdown parser (most chat lines): a plain `Text` renders the same, faster.
@@ -74,6 +86,13 @@ _KIND_CLASSES = {
     "status": "-separator",
     "note": "-note",
 }
+
+
+def _look(block: Block) -> tuple[Any, ...]:
+    """What an `EventItem`'s classes depend on: a flood reuses an item only for a block that looks the same."""
+    event = block.event
+    role = getattr(getattr(event, "llm_message", None), "role", None)
+    return block.kind, event.kind, getattr(event, "source", None), role
 
 
 class EventItem(Static):
@@ -238,7 +257,10 @@ class EventLog(VerticalScroll, can_focus=True):
         self.fold_state: dict[str, bool] = {}  # block id -> expanded, as the user left it
         self.timestamps = False
         self._spinner: Any = None
-        self.server_older = False  # the server holds events older than the session's
+        self._server_older = False  # the server holds events older than the session's
+        self._trimmed = False  # blocks older than the held ones were dropped (the session may still hold them)
+        self.catching_up = 0  # a flood: how many events the last flush skipped to show the newest (0: none)
+        self._reading: Any = None  # the session asked to keep what a reader scrolled up to (released on `show`)
         self.server_remaining: int | None = None  # how many, when known
         self.loading_older = False
         self._older_keys = False
@@ -270,6 +292,15 @@ class EventLog(VerticalScroll, can_focus=True):
     @property
     def _blocks(self) -> list[Block]:
         return self._transcript.blocks
+
+    @property
+    def server_older(self) -> bool:
+        """Older events exist beyond the blocks held: on the server, or dropped here while following."""
+        return self._server_older or self._trimmed
+
+    @server_older.setter
+    def server_older(self, value: bool) -> None:
+        self._server_older = value
 
     @property
     def following(self) -> bool:
@@ -371,9 +402,13 @@ class EventLog(VerticalScroll, can_focus=True):
 
     async def show(self, events: Iterable[Event], orphans: Iterable[Any] = ()) -> None:
         """Replace everything with the tail of these events."""
+        reading, self._reading = self._reading, None
+        if reading is not None and reading is not self._session():  # another conversation: back to its tail
+            reading.follow_tail()
         self._pending.clear()
         self._transcript = Transcript()
         self._transcript.add(events)
+        self._trimmed = False
         self._selected = None
         await self.remove_children(self.items)
         self._last = len(self._blocks)
@@ -411,6 +446,7 @@ class EventLog(VerticalScroll, can_focus=True):
             return
         was_at_tail = self.at_tail
         self._transcript = transcript
+        self._trimmed = False
         self._pending.clear()
         self._first, self._last = pos, pos + len(mounted)
         for item, block in zip(self._event_items(), new[self._first : self._last], strict=False):
@@ -428,12 +464,29 @@ class EventLog(VerticalScroll, can_focus=True):
         before = len(self._pending)
         self._pending.extend(e for e in events if not e.is_transient)
         if len(self._pending) > before and self._flush_timer is None and self.is_mounted:
-            self._flush_timer = self.set_timer(1 / FLUSH_HZ, self._timed_flush)
+            self._flush_timer = self.set_timer(
+                1 / (FLOOD_FLUSH_HZ if self.catching_up else FLUSH_HZ), self._timed_flush
+            )
 
     def _timed_flush(self) -> None:
         self._flush_timer = None
-        if self.is_attached:
+        if not self.is_attached:
+            return
+        if self._pending:
             self._flush()
+        elif self.catching_up:
+            self._set_catching_up(0)  # the flood is over
+        if self.catching_up and self._flush_timer is None:
+            self._flush_timer = self.set_timer(1 / FLOOD_FLUSH_HZ, self._timed_flush)
+
+    def _set_catching_up(self, behind: int) -> None:
+        """The flood state on the badge line (which "new below" has when the user is scrolled up)."""
+        self.catching_up = behind
+        if self._new_below:
+            return
+        if behind:
+            self._below.update(Text(f"catching up: {behind:,} events behind", style="bold"))
+        self._below.set_class(bool(behind), "-shown")
 
     def add_orphans(self, orphans: list[Any]) -> None:
         new = orphans[self._orphans_seen :] if len(orphans) >= self._orphans_seen else orphans[-1:]
@@ -450,6 +503,12 @@ class EventLog(VerticalScroll, can_focus=True):
             return
         batch, self._pending = self._pending, []
         was_at_tail = self.at_tail
+        arrived = len(batch)
+        restart = arrived >= FLOOD_AT and was_at_tail and self.following and self._selected is None
+        if restart:  # a flood (see FLOOD_AT)
+            self._transcript = Transcript()
+            self._trimmed = True
+            batch = batch[-FLOOD_KEEP:]
         added, changed = self._transcript.add(batch)
         if changed:
             mounted = {item.block.id: item for item in self._event_items()}
@@ -461,14 +520,19 @@ class EventLog(VerticalScroll, can_focus=True):
             self._set_new_below(self._new_below + len(added))
         if was_at_tail and added:
             self._last = len(self._blocks)
-            if len(added) >= WINDOW and self.following and self._selected is None:
-                # The batch alone fills the window: mount only its tail (the rest stays held, for scrolling up)
-                # and unmount what was there, rather than mounting everything and trimming it again.
-                self._first = self._last - WINDOW
-                drop = self._event_items()
-                if drop:
-                    self.remove_children(drop)
-                self.mount_all([self._item(b) for b in added[-WINDOW:]], before=self._stream)
+            if restart or (len(added) >= WINDOW and self.following and self._selected is None):
+                # The batch alone fills the window: mount only its newest screenful (the rest stays held, for
+                # scrolling up) and unmount what was there, rather than mounting everything and trimming it again.
+                self._first = max(0, self._last - FLOOD_MOUNT)
+                drop, shown = self._event_items(), added[-FLOOD_MOUNT:]
+                same = len(drop) == len(shown)
+                if same and all(_look(i.block) == _look(b) for i, b in zip(drop, shown, strict=True)):
+                    for item, block in zip(drop, shown, strict=True):  # a flood goes on: the same widgets, repainted
+                        item.rebind(block)
+                else:
+                    if drop:
+                        self.remove_children(drop)
+                    self.mount_all([self._item(b) for b in shown], before=self._stream)
             else:
                 self.mount_all([self._item(b) for b in added], before=self._stream)
                 self._trim_top_following()
@@ -477,8 +541,37 @@ class EventLog(VerticalScroll, can_focus=True):
         if any(b.kind == "message" and b.event.source == "user" for b in added) and not self.following:
             # The user sent a message (here or elsewhere) while scrolled up: show it and what follows.
             self.run_worker(self.action_last(), group="follow", exclusive=True)
+        self._trim_held()
         self._update_marks()
         self._check_spinner()
+        session = self._session()
+        self._set_catching_up(arrived + getattr(session, "behind", 0) if restart else 0)
+
+    def _trim_held(self) -> None:
+        """Following the tail: hold at most `HELD` blocks, and let the session hold its bounded tail. Scrolled up,
+        everything held stays (the reader may be reading it), in the session too (`keep_older`)."""
+        session = self._session()
+        following = self.following and self._selected is None and self.at_tail
+        if session is not None and hasattr(session, "follow_tail"):
+            if not following:
+                session.keep_older = True
+                self._reading = session
+            elif session.keep_older:
+                session.follow_tail()
+        extra = min(len(self._blocks) - HELD, self._first)  # never a mounted block
+        if not following or len(self._blocks) - HELD <= HELD_SLACK or extra <= 0:
+            return
+        self._transcript.drop_oldest(extra)
+        self._first -= extra
+        self._last -= extra
+        self._trimmed = True
+
+    async def _untrim(self) -> None:
+        """Blocks this log dropped come back from the session's timeline (no server round trip)."""
+        if self._trimmed:
+            session = self._session()
+            await self.reorder(self._session_events(), getattr(getattr(session, "tokens", None), "orphans", []))
+            self._trimmed = False
 
     def follow(self) -> None:
         """Jump to the newest block and follow the tail again (the app calls this when the user sends)."""
@@ -571,10 +664,17 @@ class EventLog(VerticalScroll, can_focus=True):
         """The user is at the top: mount an older page, or ask for one from the server (never blocks)."""
         if self._first > 0:
             self.run_worker(self._mount_older(), group="older", exclusive=True)
+        elif self._trimmed:
+            self.run_worker(self._untrim_then_older(), group="older", exclusive=True)
         elif self.server_older and not self.loading_older:
             self.loading_older = True
             self._update_marks()
+            self._reading = self._session() if hasattr(self._session(), "follow_tail") else None
             self.post_message(self.OlderWanted())
+
+    async def _untrim_then_older(self) -> None:
+        await self._untrim()
+        self.want_older()
 
     async def older_loaded(self, has_older: bool, remaining: int | None = None) -> None:
         """The server answered (the new events were merged through `reorder` already)."""
@@ -778,9 +878,11 @@ class EventLog(VerticalScroll, can_focus=True):
 
     async def _load_all_older(self, until: Callable[[], bool] | None = None) -> None:
         """Page older events in from the server (all of them, or until `until()` holds)."""
+        await self._untrim()
         session = self._session()
         if session is None or not getattr(session, "has_older", False):
             return
+        self._reading = session if hasattr(session, "follow_tail") else None
         self.loading_older = True
         self._update_marks()
         try:
@@ -815,6 +917,7 @@ class EventLog(VerticalScroll, can_focus=True):
         """Find `text` in the blocks held and, through the server's event search, in events not loaded yet
         (paged in). Goes to the newest match; returns how many blocks match."""
         self.query_text = text
+        await self._untrim()
         session = self._session()
         if session is not None and getattr(session, "has_older", False) and hasattr(session, "find"):
             try:
