@@ -96,7 +96,7 @@ def _child(kind: str, url: str, out: str, profile: bool) -> None:
 
     run_app = tui.app.run_app
 
-    def timed_run_app(fleet, preferences=None):
+    def timed_run_app(fleet, preferences=None, **options):
         marks["run_app"] = time.perf_counter()
         from tui.app.app import OpenHandsApp
 
@@ -115,7 +115,7 @@ def _child(kind: str, url: str, out: str, profile: bool) -> None:
 
         OpenHandsApp.__init__ = __init__  # type: ignore[method-assign]
         OpenHandsApp.on_mount = on_mount  # type: ignore[method-assign]
-        run_app(fleet, preferences)
+        run_app(fleet, preferences, **options)
 
     tui.app.run_app = timed_run_app
     from tui.cli import main

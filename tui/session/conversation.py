@@ -63,6 +63,7 @@ from tui.sanitize import one_line
 
 from .capacity import CAPACITY_BACKOFF, retry_while_full
 from .changes import ChangeKind, SessionChange
+from .connection_state import ConnectionState
 from .cursor import CursorStore
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore, arrived_on_server
 from .outbox_rules import DeliveryState, Step, next_step
@@ -83,14 +84,6 @@ class Protocol(StrEnum):
     AUTO = "auto"  # ask /server_info
     EVENTS = "events"  # /sockets/events + REST reconcile (every server)
     SESSION = "session"  # /sockets/session with after_seq (≥ 1.46)
-
-
-class ConnectionState(StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    RESYNCING = "resyncing"
-    STOPPED = "stopped"
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.text import Text
@@ -33,13 +33,16 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.protocol import Event, MessageEvent
+from tui import protocol
 from tui.sanitize import markdown
 
 from .. import blocks, render
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
 from .token_stream import TokenStream
+
+if TYPE_CHECKING:
+    from tui.protocol import Event
 
 WINDOW = 150  # blocks mounted while following the tail
 PAGE = 100  # blocks mounted per scroll-up (or down, back towards the tail)
@@ -97,7 +100,7 @@ class EventItem(Static):
         self._log = log
         self._shown: tuple[Any, ...] = ()
         if block.kind in ("message", "answer"):
-            role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
+            role = render.message_role(block.event) if isinstance(block.event, protocol.MessageEvent) else "agent"
             classes = f"-message -{role}"
         else:
             classes = _KIND_CLASSES.get(block.kind, "")
