@@ -618,7 +618,11 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
 
     async with AgentClient(direct_url) as direct:
         newest, _ = await direct.search_events(cid, limit=50, descending=True)
-    target = next(e.id for e in newest if render.is_shown(e))
+    # The newest event a block of the log starts from or closes (a message, a tool call or its result): status
+    # updates are folded into footers, so they are not looked for.
+    target = next(
+        e.id for e in newest if render.is_shown(e) and e.kind in ("MessageEvent", "ActionEvent", "ObservationEvent")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(url, tmp)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -636,7 +640,8 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
                     delays.append((state["t"], now - state["t"]))
                     state["want"] = None
                 if state["shown"] is None and any(
-                    isinstance(w, EventItem) and w.event.id == target for w in log.children
+                    isinstance(w, EventItem) and target in (w.block.event.id, getattr(w.block.result, "id", None))
+                    for w in log.children
                 ):
                     state["shown"] = now
 

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PY, DemoProcess, child_env, median, pty_run
+from bench.common import PY, DemoProcess, child_env, compile_app, median, pty_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, url, out, profile = args._child
         _child(kind, url, out, profile == "1")
         return 0
+    compile_app()
     tmp = tempfile.mkdtemp()
     env = child_env(
         XDG_CONFIG_HOME=tmp + "/c", XDG_STATE_HOME=tmp + "/s", XDG_DATA_HOME=tmp + "/d", XDG_CACHE_HOME=tmp + "/ca"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -43,6 +44,9 @@ def run_tui(args) -> int:
     want_embedded = not servers
     reset = getattr(args, "reset_demo", False)
     _terminal_defaults()
+    # Start-up allocates a lot and frees little: collections before the first frame would only walk it (tens of
+    # ms). The app turns the collector back on once it has started (`_freeze_heap`).
+    gc.disable()
     from tui.app import run_app
 
     started: dict = {}  # what the factory made, for the clean-up below

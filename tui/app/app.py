@@ -61,6 +61,7 @@ def _freeze_heap() -> None:
 
     gc.collect()
     gc.freeze()
+    gc.enable()  # `run_tui` turns it off until here: start-up's allocations need no collection
 
 
 class OpenHandsApp(ChildActions):
@@ -159,6 +160,7 @@ class OpenHandsApp(ChildActions):
             fleet = await asyncio.to_thread(self._fleet_factory)
         except Exception as error:
             self.notify(f"Could not start: {describe(error)}", severity="error", markup=False, timeout=30)
+            _freeze_heap()
             return
         if not app_is_live(self):
             return

@@ -12,10 +12,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import CodeBlock, Markdown
 from rich.rule import Rule
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Span, Text
 
 from tui import protocol
@@ -149,6 +147,8 @@ def highlight(code: str, lexer: str) -> list[Text]:
     code = code.expandtabs(4)
     if lexer == "text":
         return [Text(line) for line in code.split("\n")]
+    from rich.syntax import Syntax  # pygments: with the first code shown, not at start-up
+
     syntax = Syntax("", lexer, theme=THEME)
     text = _no_background(syntax.highlight(code))
     text.rstrip()
@@ -168,22 +168,14 @@ def code_view(code: str, lexer: str, *, numbers: bool = False) -> CroppedLines:
     return CroppedLines(lines, gutter)
 
 
-class CropCodeBlock(CodeBlock):
-    """A markdown code block that keeps its indentation: cropped with a mark, never wrapped."""
+def __getattr__(name: str) -> Any:
+    # The markdown renderer (rich.markdown: markdown-it, pygments) loads with the first message shown, not
+    # before the first frame: see `markdown_view`.
+    if name in ("ViewMarkdown", "CropCodeBlock"):
+        from . import markdown_view
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        lexer = self.lexer_name if self.lexer_name not in ("", "default") else "text"
-        try:
-            view = code_view(code, lexer)
-        except Exception:  # an unknown lexer name: plain text
-            view = code_view(code, "text")
-        yield Text("")
-        yield view
-
-
-class ViewMarkdown(Markdown):
-    elements = {**Markdown.elements, "fence": CropCodeBlock, "code_block": CropCodeBlock}
+        return getattr(markdown_view, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- diffs

@@ -58,7 +58,9 @@ _MARKDOWN_HINTS = re.compile(r"[*_`\[\]<>|~\\&]|^\s*(#|[-+*]\s|\d+[.)]\s|=+\s*$)
 
 def _markdown(body: str) -> Any:
     if _MARKDOWN_HINTS.search(body):
-        return markdown(body, blocks.ViewMarkdown)  # sanitised, links show their target
+        from ..markdown_view import ViewMarkdown
+
+        return markdown(body, ViewMarkdown)  # sanitised, links show their target
     return Text(" ".join(body.split("\n")) if "\n" in body else body)
 
 
