@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 
 from tui.config import ConfigError, Preferences, ServerConfig, config_warnings, resolve_servers, state_dir
 
@@ -50,18 +51,23 @@ def run_tui(args) -> int:
     from tui.app import run_app
 
     started: dict = {}  # what the factory made, for the clean-up below
+    made = threading.Event()  # the factory has returned (or failed)
 
     def make_fleet():
         # Runs after the first frame (in a thread): the session layer's imports and the demo server's start
         # are what that frame would otherwise wait for.
-        from tui.session import Fleet
+        started["running"] = True
+        try:
+            from tui.session import Fleet
 
-        configs = servers
-        if want_embedded:
-            started["embedded"] = start_embedded_server(state_dir() / "demo-server", reset=reset)
-            configs = [ServerConfig(EMBEDDED_NAME, started["embedded"].base_url, embedded=True)]
-        started["fleet"] = fleet = Fleet(configs, state_dir=state_dir())
-        return fleet
+            configs = servers
+            if want_embedded:
+                started["embedded"] = start_embedded_server(state_dir() / "demo-server", reset=reset)
+                configs = [ServerConfig(EMBEDDED_NAME, started["embedded"].base_url, embedded=True)]
+            started["fleet"] = fleet = Fleet(configs, state_dir=state_dir())
+            return fleet
+        finally:
+            made.set()
 
     shown = [(EMBEDDED_NAME, True)] if want_embedded else [(cfg.name, False) for cfg in servers]
     options = {
@@ -72,6 +78,8 @@ def run_tui(args) -> int:
     try:
         code = run_app(make_fleet, Preferences.load(), servers=shown, **options)  # non-zero after a crash
     finally:
+        if started.get("running"):
+            made.wait(30)  # quit during the start: what the factory starts is stopped below, not left running
         fleet = started.get("fleet")
         if fleet is not None and fleet.state_lock is not None:
             fleet.state_lock.release()
