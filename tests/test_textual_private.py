@@ -126,7 +126,7 @@ async def test_line_option_list_shows_every_change_of_a_line_drawn_before():
     async with app.run_test(size=(40, 12)) as pilot:
         options = app.query_one(LineOptionList)
         await pilot.pause()
-        assert all(isinstance(key[0], Option) for key in options._option_render_cache.keys())
+        assert all(isinstance(key[0], Option) for key in options._option_render_cache.keys())  # noqa: SIM118 - not iterable
         for frame in "⠋⠙⠹⠸":
             assert options.set_line_prompt("r2", Text(f"{frame} running"))
             await pilot.pause()
