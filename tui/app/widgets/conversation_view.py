@@ -73,7 +73,8 @@ class ConversationView(Vertical):
     snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
-        super().__init__(id=id)
+        # Empty from the start: a class added on mount restyles the whole view before the first frame.
+        super().__init__(id=id, classes="-empty")
         self.session: ConversationSession | None = None
         self.server_total: int | None = None  # events on the server (counted when older ones exist)
         self.deleted = False  # the open conversation was deleted on the server (by someone else)
@@ -101,9 +102,6 @@ class ConversationView(Vertical):
         yield self._status.data_bind(ConversationView.snapshot)
         yield self._input
         yield self._queue.data_bind(ConversationView.snapshot)
-
-    def on_mount(self) -> None:
-        self.add_class("-empty")
 
     @property
     def log_widget(self) -> EventLog:
