@@ -618,7 +618,11 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
 
     async with AgentClient(direct_url) as direct:
         newest, _ = await direct.search_events(cid, limit=50, descending=True)
-    target = next(e.id for e in newest if render.is_shown(e))
+    # The newest event a block of the log starts from or closes (a message, a tool call or its result): status
+    # updates are folded into footers, so they are not looked for.
+    target = next(
+        e.id for e in newest if render.is_shown(e) and e.kind in ("MessageEvent", "ActionEvent", "ObservationEvent")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(url, tmp)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -636,7 +640,8 @@ async def far_open(url: str, direct_url: str, cid: str, gap: float = 0.05, after
                     delays.append((state["t"], now - state["t"]))
                     state["want"] = None
                 if state["shown"] is None and any(
-                    isinstance(w, EventItem) and w.event.id == target for w in log.children
+                    isinstance(w, EventItem) and target in (w.block.event.id, getattr(w.block.result, "id", None))
+                    for w in log.children
                 ):
                     state["shown"] = now
 
@@ -692,7 +697,7 @@ def _watch_slow_callbacks(threshold: float = 0.02) -> list[tuple[float, str]]:
     run = events.Handle._run
 
     def timed(self):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         run(self)
         took = time.perf_counter() - t
         if took > threshold:
@@ -701,8 +706,38 @@ def _watch_slow_callbacks(threshold: float = 0.02) -> list[tuple[float, str]]:
             coro = getattr(task, "get_coro", lambda: None)() if task is not None else None
             name = getattr(coro, "__qualname__", None) or getattr(cb, "__qualname__", repr(cb))
             out.append((1000 * took, str(name)))
+            # The CPU it took: far below the wall time, the process waited for a core (the machine's load).
+            out.append((1000 * (time.thread_time() - c), f"{name} (CPU)"))
 
     events.Handle._run = timed  # type: ignore[method-assign]
+    return out
+
+
+def _watch_gc() -> list[tuple[int, float]]:
+    """Every garbage collection from now on: (generation, ms it held the process)."""
+    import gc
+
+    pauses: list[tuple[int, float]] = []
+    started: dict[str, float] = {}
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started["t"] = time.perf_counter()
+        elif "t" in started:
+            pauses.append((info["generation"], 1000 * (time.perf_counter() - started.pop("t"))))
+
+    gc.callbacks.append(callback)
+    return pauses
+
+
+def _gc_summary(pauses: list[tuple[int, float]]) -> dict:
+    """Per generation: how many collections, their total and longest pause (ms), during the key presses and the quiet window after them."""
+    out: dict[str, dict] = {}
+    for gen, ms in list(pauses):
+        d = out.setdefault(f"gen{gen}", {"count": 0, "total_ms": 0.0, "max_ms": 0.0})
+        d["count"] += 1
+        d["total_ms"] = round(d["total_ms"] + ms, 1)
+        d["max_ms"] = round(max(d["max_ms"], ms), 1)
     return out
 
 
@@ -849,6 +884,7 @@ async def fleet10x_ui(
             slow: list[tuple[float, str]] = []
             if profile:
                 slow = _watch_slow_callbacks()
+            gc_pauses = _watch_gc()
             c0, t0 = cpu_seconds(), time.perf_counter()
             gap = seconds / presses
             for i in range(presses):
@@ -877,6 +913,7 @@ async def fleet10x_ui(
     hot = _top_calls(prof) if prof is not None else None
     return {
         "refresh_fleet_profile": hot,
+        "gc_pauses_ms": _gc_summary(gc_pauses),
         "slow_callbacks": _slow_summary(slow) if profile else None,
         "servers": len(urls),
         "conversations": conversations,

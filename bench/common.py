@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 
+def compile_app() -> None:
+    """Byte-compile the app's modules, as an installed package has them (pip compiles at install): on a machine
+    that sets PYTHONDONTWRITEBYTECODE every start would otherwise compile ~50 modules from source (~60 ms) while
+    Textual's come compiled, which is not what a user's start costs."""
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tui")], check=False, capture_output=True)
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **extra)
     env.pop("OPENHANDS_TUI_SERVERS", None)

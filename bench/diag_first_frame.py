@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import PY, DemoProcess, child_env, median, pty_run
+from bench.common import PY, DemoProcess, child_env, compile_app, median, pty_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -96,7 +96,7 @@ def _child(kind: str, url: str, out: str, profile: bool) -> None:
 
     run_app = tui.app.run_app
 
-    def timed_run_app(fleet, preferences=None):
+    def timed_run_app(fleet, preferences=None, **options):
         marks["run_app"] = time.perf_counter()
         from tui.app.app import OpenHandsApp
 
@@ -115,7 +115,7 @@ def _child(kind: str, url: str, out: str, profile: bool) -> None:
 
         OpenHandsApp.__init__ = __init__  # type: ignore[method-assign]
         OpenHandsApp.on_mount = on_mount  # type: ignore[method-assign]
-        run_app(fleet, preferences)
+        run_app(fleet, preferences, **options)
 
     tui.app.run_app = timed_run_app
     from tui.cli import main
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, url, out, profile = args._child
         _child(kind, url, out, profile == "1")
         return 0
+    compile_app()
     tmp = tempfile.mkdtemp()
     env = child_env(
         XDG_CONFIG_HOME=tmp + "/c", XDG_STATE_HOME=tmp + "/s", XDG_DATA_HOME=tmp + "/d", XDG_CACHE_HOME=tmp + "/ca"

@@ -31,6 +31,7 @@ from bench.common import (
     DemoProcess,
     ProxyProcess,
     child_env,
+    compile_app,
     drive_turns,
     median,
     new_streaming_conversation,
@@ -59,6 +60,7 @@ def _timed(cmd: list[str]) -> float:
 
 def bench_startup(args) -> dict:
     reps = args.repeat + 2
+    compile_app()
     bare = [_timed([PY, "-c", "pass"]) for _ in range(reps)]
     hello_import = [_timed([PY, "-c", "import textual.app, textual.widgets"]) for _ in range(reps)]
     helps = [_timed([PY, "-m", "tui", "--help"]) for _ in range(reps)]

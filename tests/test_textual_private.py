@@ -117,3 +117,19 @@ def test_no_other_app_module_uses_a_private_textual_name():
         text = (APP_DIR / path).read_text()
         for name in names:
             assert name not in text, f"{path} uses {name}: move it into textual_private.py"
+
+
+async def test_line_option_list_shows_every_change_of_a_line_drawn_before():
+    """A spinner: the same row changed again and again after each paint shows its latest text every time (the
+    lines cached for that row are dropped by the row, the render cache's keys start with the option)."""
+    app = Lines()
+    async with app.run_test(size=(40, 12)) as pilot:
+        options = app.query_one(LineOptionList)
+        await pilot.pause()
+        assert all(isinstance(key[0], Option) for key in options._option_render_cache.keys())  # noqa: SIM118 - not iterable
+        for frame in "⠋⠙⠹⠸":
+            assert options.set_line_prompt("r2", Text(f"{frame} running"))
+            await pilot.pause()
+            drawn = [strip.text for strip in options.render_lines(options.region.reset_offset)]
+            assert any(f"{frame} running" in line for line in drawn), drawn
+            assert any("row 1" in line for line in drawn) and any("row 3" in line for line in drawn)

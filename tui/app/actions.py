@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding, BindingType
 
 from tui.protocol import ExecutionStatus
-from tui.session import ConversationSession
 
 from .textual_private import character_key
+
+if TYPE_CHECKING:
+    from tui.session import ConversationSession
 
 
 class Owner(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,22 +21,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from tui.client import NotFound
 from tui.config import Preferences
-from tui.session import (
-    Alert,
-    ChangeKind,
-    ConnectionState,
-    ConversationSession,
-    Fleet,
-    FleetChange,
-    ServerState,
-    SessionChange,
-    WatchList,
-    conv_key,
-)
-from tui.session.attention import AttentionQueue
-from tui.session.watchlist import Key, Task, Watch
+from tui.session import ChangeKind, ConnectionState, conv_key
+from tui.session.rows import Key, ServerRow
 
 from . import actions, render, terminal_escapes
 from .actions import ActionState, Owner
@@ -51,13 +38,23 @@ from .widgets.conversation_view import ConversationView
 from .widgets.event_log import EventLog
 from .widgets.key_footer import KeyFooter
 
+if TYPE_CHECKING:
+    # The session layer (httpx, websockets, pydantic) loads after the first frame: see `_load_fleet`.
+    from tui.session import Alert, ConversationSession, Fleet, FleetChange, SessionChange
+    from tui.session.watchlist import Task, Watch
+
 OLDER_PAGE = 200  # events fetched from the server per scroll to the top
 FLEET_REORDER = 2.0  # seconds: at most one full pass over the list's rows per this, however many servers poll
 ROW_KINDS = frozenset(
     {ChangeKind.STATUS, ChangeKind.USAGE, ChangeKind.OUTBOX, ChangeKind.INFO, ChangeKind.CONNECTION, ChangeKind.EVENTS}
 )
 FOOTER_KINDS = frozenset({ChangeKind.STATUS, ChangeKind.TURN, ChangeKind.OUTBOX})
+# What works in the moment between the first frame and the fleet (nothing to act on yet but the layout).
+BEFORE_FLEET = frozenset({"quit", "help", "focus_list", "toggle_list", "focus_next", "toggle_bell"})
 SEVERITY: dict[str, SeverityLevel] = {"information": "information", "warning": "warning", "error": "error"}
+
+
+YOUNG_COLLECTION = 20_000  # allocations between young collections (Python's default: 700)
 
 
 def _freeze_heap() -> None:
@@ -67,6 +64,11 @@ def _freeze_heap() -> None:
 
     gc.collect()
     gc.freeze()
+    # Fewer, larger young collections: an object must live seconds, not a fraction of one, to reach the oldest
+    # generation. A UI that streams allocates fast, and what it promotes triggers full collections that walk the
+    # whole heap (0.1-0.2 s at a thousand conversations).
+    gc.set_threshold(YOUNG_COLLECTION, 20, 10)
+    gc.enable()  # `run_tui` turns it off until here: start-up's allocations need no collection
 
 
 class OpenHandsApp(ChildActions):
@@ -79,8 +81,10 @@ class OpenHandsApp(ChildActions):
 
     def __init__(
         self,
-        fleet: Fleet,
+        fleet: Fleet | None = None,
         *,
+        fleet_factory: Callable[[], Fleet] | None = None,
+        servers: Iterable[tuple[str, bool]] = (),
         preferences: Preferences | None = None,
         clock: Callable[[], float] = time.time,
         auto_watch: bool = True,
@@ -89,7 +93,11 @@ class OpenHandsApp(ChildActions):
         open_id: str | None = None,
         continue_last: bool = False,
     ) -> None:
-        self.fleet = fleet
+        # With a factory, the first frame shows `servers` (name, embedded) as connecting; the fleet (and the
+        # session layer's imports) is built in a thread after that frame (`_load_fleet`).
+        self._fleet_factory = fleet_factory
+        self._placeholder_rows = [ServerRow(name, embedded=embedded) for name, embedded in servers]
+        self.fleet_ready = False
         # Where the user was (continuity.py): loaded now, applied on mount, saved on every move that matters.
         self.state_path = Path(state_dir) / FILE_NAME if state_dir is not None else None
         self.ui_state, self._state_notice = UiState.load(self.state_path) if self.state_path else (UiState(), None)
@@ -100,8 +108,11 @@ class OpenHandsApp(ChildActions):
         self.preferences = preferences
         self.clock = clock
         self.run_fleet = run_fleet
-        self.watchlist = WatchList(fleet, self._follow, auto_watch=auto_watch)
-        self.attention = AttentionQueue(self.watchlist)
+        self._auto_watch = auto_watch
+        if fleet is not None:
+            self._use_fleet(fleet)
+        elif fleet_factory is None:
+            raise ValueError("a fleet or a fleet factory")
         self._counting: set[Key] = set()  # conversations whose server-side event count was asked for
         self._unsubscribe_fleet: Callable[[], None] | None = None
         self._bindings_pending = False
@@ -129,7 +140,41 @@ class OpenHandsApp(ChildActions):
     def watched(self) -> dict[Key, Watch]:
         return self.watchlist.watched
 
+    def _use_fleet(self, fleet: Fleet) -> None:
+        from tui.session import WatchList
+        from tui.session.attention import AttentionQueue
+
+        self.fleet = fleet
+        self.watchlist = WatchList(fleet, self._follow, auto_watch=self._auto_watch)
+        self.attention = AttentionQueue(self.watchlist)
+        self.fleet_ready = True
+
     def on_mount(self) -> None:
+        if not self.fleet_ready:
+            self.fleet_list.set_servers(self._placeholder_rows)  # the first frame: every server connecting
+            self.fleet_list.focus_rows()
+            self.call_after_refresh(lambda: self.run_worker(self._load_fleet(), group="fleet", exit_on_error=False))
+            return
+        self._start_fleet()
+
+    async def _load_fleet(self) -> None:
+        """After the first frame: build the fleet in a thread (the session layer's imports, the embedded server's
+        start), then start it here."""
+        import asyncio
+
+        assert self._fleet_factory is not None
+        try:
+            fleet = await asyncio.to_thread(self._fleet_factory)
+        except Exception as error:
+            self.notify(f"Could not start: {describe(error)}", severity="error", markup=False, timeout=30)
+            _freeze_heap()
+            return
+        if not app_is_live(self):
+            return
+        self._use_fleet(fleet)
+        self._start_fleet()
+
+    def _start_fleet(self) -> None:
         self._unsubscribe_fleet = self.fleet.subscribe(self._fleet_change)
         if self.run_fleet:
             self.run_worker(self._guard(self.fleet.run(), "fleet"), group="fleet", exit_on_error=False)
@@ -152,6 +197,8 @@ class OpenHandsApp(ChildActions):
 
     def on_unmount(self) -> None:
         restore_terminal_title(self)  # "3 need you" must not outlive the app in the window's title
+        if not self.fleet_ready:
+            return
         self.save_ui_state()
         if self._unsubscribe_fleet:
             self._unsubscribe_fleet()
@@ -324,6 +371,8 @@ class OpenHandsApp(ChildActions):
 
     def _open_pending(self) -> None:
         """Open what the command line (`--open ID`) or the last run asked for, once the servers have listed it."""
+        from tui.session import ServerState
+
         target = self._pending_open
         if target is None:
             return
@@ -346,6 +395,8 @@ class OpenHandsApp(ChildActions):
     _reorder_timer: Timer | None = None
 
     def refresh_fleet(self) -> None:
+        if not self.fleet_ready:
+            return
         servers, alerts = self.watchlist.rows()
         self.fleet_list.set_servers(servers)
         for alert in alerts:
@@ -356,7 +407,7 @@ class OpenHandsApp(ChildActions):
         self._open_pending()
 
     def update_row(self, key: Key) -> None:
-        if self.watchlist.known(key):
+        if self.fleet_ready and self.watchlist.known(key):
             self.fleet_list.update_row(self.watchlist.row(key))
 
     def _alert(self, alert: Alert) -> None:
@@ -405,6 +456,8 @@ class OpenHandsApp(ChildActions):
             self._notice(key, session, change)
             return
         connection = session.connection
+        from tui.client import NotFound
+
         if (
             kind is ChangeKind.CONNECTION
             and connection.state is ConnectionState.STOPPED
@@ -520,6 +573,8 @@ class OpenHandsApp(ChildActions):
             return True  # Textual's own (focus_previous, ...)
         if len(self.screen_stack) != 1 and not known.in_dialogs:
             return False  # a dialog, the help or the palette is open: app keys stay out of its way
+        if not self.fleet_ready and action not in BEFORE_FLEET:
+            return False  # the first moments: nothing to act on yet
         return self.applies(action)
 
     def action_state(self) -> ActionState:
@@ -530,7 +585,7 @@ class OpenHandsApp(ChildActions):
             in_view=focused is not None and self.view in focused.ancestors_with_self,
             pausing=self.view.pausing,
             target=target is not None,
-            target_status=self.watchlist.status(target) if target is not None else None,
+            target_status=self.watchlist.status(target) if target is not None and self.fleet_ready else None,
         )
 
     def applies(self, action: str) -> bool:

@@ -7,16 +7,17 @@ What is in the queue is `tui.session.attention.AttentionQueue`'s; the screen is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui.session.attention import AttentionItem, AttentionQueue, Outcome, approve_all
-from tui.session.watchlist import Key
+from tui.session.rows import Key
 
 from . import render
-from .screens.attention import ApproveAllScreen, AttentionScreen
 from .screens.dialogs import PromptScreen
 from .textual_private import app_is_live, set_terminal_title
 from .user_actions import UserActions, describe
+
+if TYPE_CHECKING:
+    from tui.session.attention import AttentionItem, AttentionQueue, Outcome
 
 BASE_TITLE = "openhands-tui"
 
@@ -28,6 +29,8 @@ class AttentionActions(UserActions):
     _attention_shown: int | None = None
 
     def action_attention(self) -> None:
+        from .screens.attention import AttentionScreen  # with the session layer: after the first frame
+
         if isinstance(self.screen, AttentionScreen):
             self.screen.dismiss(None)
             return
@@ -44,7 +47,7 @@ class AttentionActions(UserActions):
 
     def _update_attention_now(self) -> None:
         self._attention_pending = False
-        if not app_is_live(self):
+        if not app_is_live(self) or not self.fleet_ready:
             return
         count = self.attention.count()
         if count == self._attention_shown:
@@ -60,6 +63,8 @@ class AttentionActions(UserActions):
         self.run_worker(self._approve(items), group="ops", exit_on_error=False)
 
     async def _approve(self, items: list[AttentionItem]) -> None:
+        from tui.session.attention import approve_all
+
         outcomes = await approve_all(items, self._approve_key)
         self._report(outcomes)
         self.update_attention()
@@ -98,5 +103,7 @@ class AttentionActions(UserActions):
         def done(yes: bool | None) -> None:
             if yes:
                 self.approve_attention(items)
+
+        from .screens.attention import ApproveAllScreen
 
         self.push_screen(ApproveAllScreen(question, yes="Approve all"), done)

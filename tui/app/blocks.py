@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import CodeBlock, Markdown
 from rich.rule import Rule
 from rich.style import Style
-from rich.syntax import Syntax
 from rich.text import Span, Text
 
-from tui.protocol import ActionEvent, AgentErrorEvent, ConversationErrorEvent, ExecutionStatus, MessageEvent
+from tui import protocol
+from tui.protocol import ExecutionStatus
 from tui.sanitize import json_text
 
 from . import diffs, render
 from .ansi import ansi_text
 from .transcript import Block
+
+if TYPE_CHECKING:
+    pass
 
 THEME = "ansi_dark"
 FOLD_AT = 12  # a tool block whose detail is longer than this many lines starts folded
@@ -145,6 +147,8 @@ def highlight(code: str, lexer: str) -> list[Text]:
     code = code.expandtabs(4)
     if lexer == "text":
         return [Text(line) for line in code.split("\n")]
+    from rich.syntax import Syntax  # pygments: with the first code shown, not at start-up
+
     syntax = Syntax("", lexer, theme=THEME)
     text = _no_background(syntax.highlight(code))
     text.rstrip()
@@ -164,22 +168,14 @@ def code_view(code: str, lexer: str, *, numbers: bool = False) -> CroppedLines:
     return CroppedLines(lines, gutter)
 
 
-class CropCodeBlock(CodeBlock):
-    """A markdown code block that keeps its indentation: cropped with a mark, never wrapped."""
+def __getattr__(name: str) -> Any:
+    # The markdown renderer (rich.markdown: markdown-it, pygments) loads with the first message shown, not
+    # before the first frame: see `markdown_view`.
+    if name in ("ViewMarkdown", "CropCodeBlock"):
+        from . import markdown_view
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        lexer = self.lexer_name if self.lexer_name not in ("", "default") else "text"
-        try:
-            view = code_view(code, lexer)
-        except Exception:  # an unknown lexer name: plain text
-            view = code_view(code, "text")
-        yield Text("")
-        yield view
-
-
-class ViewMarkdown(Markdown):
-    elements = {**Markdown.elements, "fence": CropCodeBlock, "code_block": CropCodeBlock}
+        return getattr(markdown_view, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- diffs
@@ -240,7 +236,7 @@ def _hunk_start(header: str) -> tuple[int, int]:
 
 def _action(block: Block) -> dict[str, Any]:
     event = block.event
-    if isinstance(event, ActionEvent):
+    if isinstance(event, protocol.ActionEvent):
         return render.action_arguments(event)
     return {}
 
@@ -270,7 +266,7 @@ def result_text(block: Block, *, colours: bool = False) -> Text:
     result = block.result
     if result is None:
         return Text("")
-    if isinstance(result, AgentErrorEvent):
+    if isinstance(result, protocol.AgentErrorEvent):
         return Text(render.clean(result.error), style="dim" if block.interrupted else "red")
     if result.kind == "UserRejectObservation":
         return Text(render.clean(getattr(result, "rejection_reason", "")), style="red")
@@ -299,7 +295,7 @@ def is_error(block: Block) -> bool:
     result = block.result
     if result is None:
         return False
-    if isinstance(result, AgentErrorEvent):
+    if isinstance(result, protocol.AgentErrorEvent):
         return not block.interrupted
     if result.kind == "UserRejectObservation":
         return True
@@ -334,7 +330,7 @@ def tool_status(block: Block, frame: int = 0) -> Text:
         out.append("■ interrupted by you", style="bold yellow")
     elif result.kind == "UserRejectObservation":
         out.append("✗ rejected", style="bold red")
-    elif isinstance(result, AgentErrorEvent):
+    elif isinstance(result, protocol.AgentErrorEvent):
         out.append("✗ error", style="bold red")
     else:
         code = exit_code(block)
@@ -384,7 +380,7 @@ def tool_title(block: Block) -> Text:
             title.append("  " + summary, style="dim")
         return title
     title.append(tool, style="bold yellow")
-    if isinstance(block.event, ActionEvent):
+    if isinstance(block.event, protocol.ActionEvent):
         detail = summary or render.one_line(render.action_parts(block.event)[2], 100)
     else:
         detail = render.one_line(result_text(block).plain, 100)
@@ -541,11 +537,11 @@ def message_view(head: str, body: str, *, expanded: bool, markdown: Any) -> Rend
 def error_view(block: Block, expanded: bool) -> RenderableType:
     """An error block, or the error a turn's footer carries (`block.result`)."""
     event = block.result if block.kind == "footer" and block.result is not None else block.event
-    label = "✗ agent error" if isinstance(event, AgentErrorEvent) else "✗ conversation error"
+    label = "✗ agent error" if isinstance(event, protocol.AgentErrorEvent) else "✗ conversation error"
     head = Text(label, style="bold red")
-    if isinstance(event, AgentErrorEvent) and event.tool_name:
+    if isinstance(event, protocol.AgentErrorEvent) and event.tool_name:
         head.append(f" in {render.clean(event.tool_name)}", style="red")
-    if isinstance(event, ConversationErrorEvent) and event.code:
+    if isinstance(event, protocol.ConversationErrorEvent) and event.code:
         head.append(f" {render.clean(event.code)}", style="red")
     if block.count > 1:
         head.append(f"  ×{block.count}", style="bold red reverse")
@@ -614,7 +610,7 @@ def status_view(block: Block) -> RenderableType:
 
 def message_head(block: Block) -> str:
     event = block.event
-    if isinstance(event, MessageEvent):
+    if isinstance(event, protocol.MessageEvent):
         role = render.message_role(event)
         return "you" if role == "user" else role
     return "agent"
@@ -624,7 +620,7 @@ def message_source(block: Block) -> str:
     if block.kind == "answer":
         return render.clean(block.text)
     event = block.event
-    return render.message_body(event) if isinstance(event, MessageEvent) else ""
+    return render.message_body(event) if isinstance(event, protocol.MessageEvent) else ""
 
 
 def renderable(block: Block, expanded: bool, *, markdown: Any, frame: int = 0) -> RenderableType:
@@ -666,7 +662,7 @@ def plain(block: Block) -> str:
             command = _action(block).get("command")
             if isinstance(command, str):
                 parts.append(render.clean(command))
-            elif isinstance(block.event, ActionEvent):
+            elif isinstance(block.event, protocol.ActionEvent):
                 parts.append(render.action_parts(block.event)[2])
         parts.append(result_text(block).plain)
         return "\n".join(p for p in parts if p)
@@ -709,7 +705,7 @@ def copy_text(block: Block) -> str:
         command = _action(block).get("command")
         if isinstance(command, str):
             return render.clean(command)
-        if isinstance(block.event, ActionEvent):
+        if isinstance(block.event, protocol.ActionEvent):
             tool, summary, command_text, thought = render.action_parts(block.event)
             return command_text or summary or thought or tool
         return result_text(block).plain

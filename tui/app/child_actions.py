@@ -3,11 +3,10 @@ in a worker). The list's tree of children is `ConversationList`'s."""
 
 from __future__ import annotations
 
-from tui.session.watchlist import Key
+from tui.session.rows import Key
 
 from . import render
 from .attention_actions import AttentionActions
-from .screens.changes import ChangesScreen
 from .screens.child import NewChild, NewChildScreen
 
 CHILDREN_SINCE = (1, 58, 0)
@@ -51,6 +50,8 @@ class ChildActions(AttentionActions):
         key = self.current
         if key is None:
             return
+        from .screens.changes import ChangesScreen  # with the session layer: after the first frame
+
         if isinstance(self.screen, ChangesScreen):
             self.screen.dismiss(None)
             return

@@ -11,29 +11,22 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from tui.protocol import (
-    ActionEvent,
-    AgentErrorEvent,
-    Condensation,
-    ConversationErrorEvent,
-    ConversationStateUpdateEvent,
-    Event,
-    ExecutionStatus,
-    InterruptEvent,
-    MessageEvent,
-    ObservationEvent,
-    PauseEvent,
-    StreamingDeltaEvent,
-    SystemPromptEvent,
-    UnknownEvent,
-    UserRejectObservation,
-)
+from tui import protocol
+from tui.protocol import ExecutionStatus
 from tui.sanitize import one_line as _one_line
 from tui.sanitize import strip_control
+
+if TYPE_CHECKING:
+    from tui.protocol import (
+        ActionEvent,
+        Event,
+        MessageEvent,
+        ObservationEvent,
+    )
 
 
 def clean(text: Any) -> str:
@@ -159,9 +152,9 @@ FOLD_LINES = 4
 
 def is_shown(event: Event) -> bool:
     """Whether the event log shows this event at all (deltas and non-status state updates are not)."""
-    if isinstance(event, StreamingDeltaEvent):
+    if isinstance(event, protocol.StreamingDeltaEvent):
         return False
-    if isinstance(event, ConversationStateUpdateEvent):
+    if isinstance(event, protocol.ConversationStateUpdateEvent):
         return event.key == "execution_status"
     return event.kind not in ("TokenEvent", "LLMCompletionLogEvent", "ServerErrorEvent")
 
@@ -270,12 +263,12 @@ def header(label: str, style: str, extra: str = "") -> Text:
 
 def event_text(event: Event, *, expanded: bool = False) -> Text:
     """A compact Rich `Text` for any non-message event (messages are rendered as markdown by the widget)."""
-    if isinstance(event, MessageEvent):
+    if isinstance(event, protocol.MessageEvent):
         text = header(message_role(event), "bold")
         text.append("\n")
         text.append(message_body(event))
         return text
-    if isinstance(event, ActionEvent):
+    if isinstance(event, protocol.ActionEvent):
         tool, summary, command, thought = action_parts(event)
         text = styled("▶ ", "bold yellow")
         text.append(tool, style="bold yellow")
@@ -295,7 +288,7 @@ def event_text(event: Event, *, expanded: bool = False) -> Text:
             text.append("  thought: ", style="dim italic")
             text.append(thought if expanded else one_line(thought, 300), style="italic")
         return text
-    if isinstance(event, ObservationEvent):
+    if isinstance(event, protocol.ObservationEvent):
         body = observation_text(event)
         style = "red" if event.is_error else ""
         text = styled("◀ ", "bold green" if not event.is_error else "bold red")
@@ -311,13 +304,13 @@ def event_text(event: Event, *, expanded: bool = False) -> Text:
             if more:
                 text.append(f"\n… {more} more lines (enter to expand)", style="dim italic")
         return text
-    if isinstance(event, UserRejectObservation):
+    if isinstance(event, protocol.UserRejectObservation):
         text = styled("✗ rejected ", "bold red")
         text.append(clean(event.tool_name))
         if event.rejection_reason:
             text.append(": " + one_line(event.rejection_reason, 300))
         return text
-    if isinstance(event, AgentErrorEvent):
+    if isinstance(event, protocol.AgentErrorEvent):
         text = styled("✗ agent error", "bold red")
         if event.tool_name:
             text.append(f" in {clean(event.tool_name)}", style="red")
@@ -328,7 +321,7 @@ def event_text(event: Event, *, expanded: bool = False) -> Text:
         body = clean(event.error)
         text.append(body if expanded else fold(body)[0], style="red")
         return text
-    if isinstance(event, ConversationErrorEvent):
+    if isinstance(event, protocol.ConversationErrorEvent):
         text = styled("✗ conversation error", "bold red")
         if event.code:
             text.append(f" {clean(event.code)}", style="red")
@@ -340,22 +333,22 @@ def event_text(event: Event, *, expanded: bool = False) -> Text:
             body = clean(event.detail)
             text.append(body if expanded else fold(body)[0], style="red")
         return text
-    if isinstance(event, PauseEvent):
+    if isinstance(event, protocol.PauseEvent):
         return Text("‖ paused", style="bold yellow")
-    if isinstance(event, InterruptEvent):
+    if isinstance(event, protocol.InterruptEvent):
         return Text("■ interrupted", style="bold yellow")
-    if isinstance(event, ConversationStateUpdateEvent):
+    if isinstance(event, protocol.ConversationStateUpdateEvent):
         status = ExecutionStatus.parse(event.value)
         label = f" {status_label(status) if status is not ExecutionStatus.UNKNOWN else one_line(event.value, 40)} "
         return Text(f"──{label}" + "─" * 8, style=STATUS_STYLE.get(status, "dim") + " dim")
-    if isinstance(event, SystemPromptEvent):
+    if isinstance(event, protocol.SystemPromptEvent):
         return Text(f"⚙ system prompt, {len(event.tools)} tools", style="dim")
-    if isinstance(event, Condensation):
+    if isinstance(event, protocol.Condensation):
         text = styled(f"⋯ condensed {len(event.forgotten_event_ids)} events", "dim")
         if event.summary:
             text.append(": " + one_line(event.summary, 200), style="dim")
         return text
-    if isinstance(event, UnknownEvent):
+    if isinstance(event, protocol.UnknownEvent):
         text = styled(f"· {clean(event.kind) or '(no kind)'}", "dim")
         summary = event.summary_text
         if summary:
@@ -375,12 +368,12 @@ def event_text(event: Event, *, expanded: bool = False) -> Text:
 
 def copy_text(event: Event) -> str:
     """What the copy key puts on the clipboard for this event."""
-    if isinstance(event, MessageEvent):
+    if isinstance(event, protocol.MessageEvent):
         return message_body(event)
-    if isinstance(event, ActionEvent):
+    if isinstance(event, protocol.ActionEvent):
         tool, summary, command, thought = action_parts(event)
         return command or summary or thought or tool
-    if isinstance(event, ObservationEvent):
+    if isinstance(event, protocol.ObservationEvent):
         return observation_text(event)
     return event_text(event, expanded=True).plain
 

@@ -5,9 +5,14 @@ its own fields changed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from tui.protocol import ActionEvent, ExecutionStatus, UsageTotals
-from tui.session import ConnectionState, ConversationSession
+from tui.protocol import ExecutionStatus, UsageTotals
+from tui.session import ConnectionState
+
+if TYPE_CHECKING:
+    from tui.protocol import ActionEvent
+    from tui.session import ConversationSession
 
 
 @dataclass(frozen=True, slots=True)

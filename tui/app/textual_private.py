@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App
+from textual.cache import LRUCache
 from textual.dom import DOMNode
 from textual.geometry import Region
 from textual.keys import _character_to_key
@@ -101,6 +102,30 @@ def drop_closed_watchers(node: DOMNode) -> None:
         watchers[:] = [(owner, callback) for owner, callback in watchers if not owner._closing]
 
 
+class _StripCache(LRUCache[Any, Any]):
+    """`OptionList._option_render_cache` with each option's keys at hand (a key is `(option, style, padding)`):
+    dropping one option's lines costs its few keys, not a walk over the whole cache (2,048 keys, for each of
+    the running rows the list's spinner repaints twice a second)."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._by_option: dict[Any, set[Any]] = {}
+
+    def set(self, key: Any, value: Any) -> None:
+        super().set(key, value)
+        self._by_option.setdefault(key[0], set()).add(key)
+
+    __setitem__ = set
+
+    def clear(self) -> None:
+        super().clear()
+        self._by_option.clear()
+
+    def discard_option(self, option: Any) -> None:
+        for key in self._by_option.pop(option, ()):
+            self.discard(key)
+
+
 class LineOptionList(OptionList):
     """An OptionList whose one-line options can be replaced and repainted one line at a time.
 
@@ -113,6 +138,10 @@ class LineOptionList(OptionList):
     # Moving the cursor repaints the two lines it leaves and enters, not the whole list (a scroll, when the
     # cursor leaves the window, repaints everything anyway).
     highlighted: reactive[int | None] = reactive(None, repaint=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._option_render_cache = _StripCache(self._option_render_cache.maxsize)
 
     def _watch_highlighted(self, old: int | None, new: int | None) -> None:
         width = self.scrollable_content_region.width
@@ -147,8 +176,11 @@ class LineOptionList(OptionList):
             return True
         option._set_prompt(prompt)
         cache = self._option_render_cache
-        for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 - LRUCache is not iterable
-            cache.discard(key)
+        if isinstance(cache, _StripCache):
+            cache.discard_option(option)
+        else:
+            for key in [k for k in cache.keys() if k[0] is option]:  # noqa: SIM118 - LRUCache is not iterable
+                cache.discard(key)
         line = self._index_to_line.get(index)
         if line is not None:
             y = line - self.scroll_offset.y

@@ -15,24 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tui.protocol import (
-    ActionEvent,
-    AgentErrorEvent,
-    ConversationErrorEvent,
-    ConversationStateUpdateEvent,
-    Event,
-    ExecutionStatus,
-    InterruptEvent,
-    MessageEvent,
-    ObservationEvent,
-    PauseEvent,
-    UsageTotals,
-    UserRejectObservation,
-)
+from tui import protocol
+from tui.protocol import ExecutionStatus, UsageTotals
 
 from . import render
+
+if TYPE_CHECKING:
+    from tui.protocol import (
+        ActionEvent,
+        AgentErrorEvent,
+        ConversationStateUpdateEvent,
+        Event,
+        MessageEvent,
+    )
 
 HIDDEN_KINDS = frozenset({"StreamingDeltaEvent", "TokenEvent", "LLMCompletionLogEvent", "ServerErrorEvent"})
 PLAN_TOOLS = frozenset({"task_tracker"})
@@ -109,9 +106,9 @@ def is_user_interrupt(event: AgentErrorEvent) -> bool:
 
 
 def error_key(event: Event) -> str:
-    if isinstance(event, AgentErrorEvent):
+    if isinstance(event, protocol.AgentErrorEvent):
         return render.clean(event.error).strip()
-    if isinstance(event, ConversationErrorEvent):
+    if isinstance(event, protocol.ConversationErrorEvent):
         return render.clean(event.detail or event.code or "").strip()
     return event.kind
 
@@ -151,28 +148,28 @@ class Transcript:
     def _add(self, event: Event, new: list[Block], changed: list[Block]) -> None:
         if event.kind in HIDDEN_KINDS:
             return
-        if isinstance(event, ConversationStateUpdateEvent):
+        if isinstance(event, protocol.ConversationStateUpdateEvent):
             self._state(event, new, changed)
-        elif isinstance(event, MessageEvent):
+        elif isinstance(event, protocol.MessageEvent):
             self._message(event, new)
-        elif isinstance(event, ActionEvent):
+        elif isinstance(event, protocol.ActionEvent):
             self._action_event(event, new, changed)
-        elif isinstance(event, (ObservationEvent, UserRejectObservation)):
+        elif isinstance(event, (protocol.ObservationEvent, protocol.UserRejectObservation)):
             owner = self._owner(event)
             if owner is not None:
                 self._pair(owner, event, changed)
             else:
                 self._emit(Block(event.id, "tool", event, event.timestamp, result=event), new)
-        elif isinstance(event, AgentErrorEvent):
+        elif isinstance(event, protocol.AgentErrorEvent):
             owner = self._owner(event)
             if owner is not None and owner.kind == "tool" and owner.result is None:
                 owner.interrupted = is_user_interrupt(event)
                 self._pair(owner, event, changed)
             else:
                 self._error(event, new, changed)
-        elif isinstance(event, ConversationErrorEvent):
+        elif isinstance(event, protocol.ConversationErrorEvent):
             self._error(event, new, changed)
-        elif isinstance(event, (InterruptEvent, PauseEvent)):
+        elif isinstance(event, (protocol.InterruptEvent, protocol.PauseEvent)):
             self._by_user(event, new, changed)
         elif event.kind == "SecurityAnalysisEvent":
             self._risks(event, changed)
@@ -267,7 +264,7 @@ class Transcript:
         self._emit(Block(event.id, "error", event, event.timestamp, text=key), new)
 
     def _by_user(self, event: Event, new: list[Block], changed: list[Block]) -> None:
-        interrupt = isinstance(event, InterruptEvent)
+        interrupt = isinstance(event, protocol.InterruptEvent)
         last = self._last()
         if last is not None and last.kind == "footer" and last.status is ExecutionStatus.PAUSED:
             if interrupt:

@@ -7,17 +7,16 @@ reaches a server runs in a background worker (`do`): the UI never waits on a ser
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App
 from textual.widgets import Select
 
-from tui.client import AgentServerError
+from tui import protocol
 from tui.config import Preferences
-from tui.protocol import StartConversationRequest
-from tui.session import ConversationSession, Fleet, WatchList, conv_key
-from tui.session.watchlist import Key
+from tui.session import conv_key
+from tui.session.rows import Key
 
 from . import render
 from .continuity import UiState
@@ -28,9 +27,14 @@ from .widgets.conversation_view import ConversationView
 from .widgets.message_input import MessageInput
 from .widgets.queue_view import QueueView
 
+if TYPE_CHECKING:
+    from tui.session import ConversationSession, Fleet, WatchList
+
 
 def describe(error: BaseException) -> str:
     """What a person reads about a failure (the typed client errors carry one)."""
+    from tui.client import AgentServerError
+
     if isinstance(error, AgentServerError):
         return error.message
     return str(error) or type(error).__name__
@@ -41,16 +45,17 @@ class UserActions(App[None]):
     fleet: Fleet
     preferences: Preferences | None
     watchlist: WatchList
+    fleet_ready: bool = True  # False between the first frame and the fleet (see OpenHandsApp._load_fleet)
     view: ConversationView
     fleet_list: ConversationList
 
     @property
     def current(self) -> Key | None:
-        return self.watchlist.current
+        return self.watchlist.current if self.fleet_ready else None
 
     @property
     def session(self) -> ConversationSession | None:
-        return self.watchlist.current_session
+        return self.watchlist.current_session if self.fleet_ready else None
 
     async def _guard(self, coro: Coroutine[Any, Any, object], what: str) -> None:
         """Run a coroutine; any failure becomes a notification, never a crash."""
@@ -274,7 +279,7 @@ class UserActions(App[None]):
         return result
 
     async def create_conversation(self, spec: NewConversation) -> None:
-        request = StartConversationRequest.build(
+        request = protocol.StartConversationRequest.build(
             model=spec.model,
             working_dir=spec.working_dir,
             base_url=spec.base_url,
@@ -363,6 +368,8 @@ class UserActions(App[None]):
 
     def quit_question(self) -> str | None:
         """With messages still queued: what happens to them (None: nothing queued, quit at once)."""
+        if not self.fleet_ready:
+            return None
         queued = [
             (key, len(w.session.outbox.items)) for key, w in self.watchlist.watched.items() if w.session.outbox.items
         ]

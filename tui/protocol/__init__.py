@@ -1,67 +1,149 @@
-"""Wire models only: pydantic v2, no I/O, no Textual."""
+"""Wire models only: pydantic v2, no I/O, no Textual.
 
-from .conversation import (
-    SESSION_SOCKET_SINCE,
-    ConversationInfo,
-    ConversationPage,
-    ConversationState,
-    InitStatus,
-    RuntimeErrorInfo,
-    RuntimeInfo,
-    RuntimeStatus,
-    ServerInfo,
-    Success,
-)
-from .events import (
-    EVENT_CLASSES,
-    RUN_LIMIT_CODE,
-    SEARCH_KIND_PATHS,
-    ActionEvent,
-    AgentErrorEvent,
-    Condensation,
-    ConversationErrorEvent,
-    ConversationStateUpdateEvent,
-    ErrorClassification,
-    Event,
-    InterruptEvent,
-    MessageEvent,
-    ObservationEvent,
-    PauseEvent,
-    SecurityAnalysisEvent,
-    ServerErrorEvent,
-    StreamingDeltaEvent,
-    SystemPromptEvent,
-    UnknownEvent,
-    UserRejectObservation,
-    parse_event,
-    risk_of,
-    text_of,
-)
-from .requests import (
-    ConfirmationResponseRequest,
-    InitRequest,
-    SendMessageRequest,
-    StartConversationRequest,
-    TextContent,
-)
-from .risk import SecurityRisk, risk_label
-from .session_frames import (
-    SESSION_FRAME_CLASSES,
-    DeltaFrame,
-    DurableFrame,
-    ItemAbortedFrame,
-    ItemStartedFrame,
-    SessionErrorFrame,
-    SessionFrame,
-    SyncFrame,
-    TransientFrame,
-    UnknownFrame,
-    parse_session_frame,
-)
-from .stats import UsageTotals
-from .status import ExecutionStatus
-from .tools import FileEdit, TaskItem
-from .workspace import ChildConversation, CreateChildRequest, GitChange, GitDiff, ToolCatalog, ToolCatalogEntry
+Names load on first use (PEP 562): importing one part does not import the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .conversation import (
+        SESSION_SOCKET_SINCE,
+        ConversationInfo,
+        ConversationPage,
+        ConversationState,
+        InitStatus,
+        RuntimeErrorInfo,
+        RuntimeInfo,
+        RuntimeStatus,
+        ServerInfo,
+        Success,
+    )
+    from .events import (
+        EVENT_CLASSES,
+        RUN_LIMIT_CODE,
+        SEARCH_KIND_PATHS,
+        ActionEvent,
+        AgentErrorEvent,
+        Condensation,
+        ConversationErrorEvent,
+        ConversationStateUpdateEvent,
+        ErrorClassification,
+        Event,
+        InterruptEvent,
+        MessageEvent,
+        ObservationEvent,
+        PauseEvent,
+        SecurityAnalysisEvent,
+        ServerErrorEvent,
+        StreamingDeltaEvent,
+        SystemPromptEvent,
+        UnknownEvent,
+        UserRejectObservation,
+        parse_event,
+        risk_of,
+        text_of,
+    )
+    from .requests import (
+        ConfirmationResponseRequest,
+        InitRequest,
+        SendMessageRequest,
+        StartConversationRequest,
+        TextContent,
+    )
+    from .risk import SecurityRisk, risk_label
+    from .session_frames import (
+        SESSION_FRAME_CLASSES,
+        DeltaFrame,
+        DurableFrame,
+        ItemAbortedFrame,
+        ItemStartedFrame,
+        SessionErrorFrame,
+        SessionFrame,
+        SyncFrame,
+        TransientFrame,
+        UnknownFrame,
+        parse_session_frame,
+    )
+    from .stats import UsageTotals
+    from .status import ExecutionStatus
+    from .tools import FileEdit, TaskItem
+    from .workspace import ChildConversation, CreateChildRequest, GitChange, GitDiff, ToolCatalog, ToolCatalogEntry
+
+_WHERE = {
+    "SESSION_SOCKET_SINCE": "conversation",
+    "ConversationInfo": "conversation",
+    "ConversationPage": "conversation",
+    "ConversationState": "conversation",
+    "InitStatus": "conversation",
+    "RuntimeErrorInfo": "conversation",
+    "RuntimeInfo": "conversation",
+    "RuntimeStatus": "conversation",
+    "ServerInfo": "conversation",
+    "Success": "conversation",
+    "EVENT_CLASSES": "events",
+    "RUN_LIMIT_CODE": "events",
+    "SEARCH_KIND_PATHS": "events",
+    "ActionEvent": "events",
+    "AgentErrorEvent": "events",
+    "Condensation": "events",
+    "ConversationErrorEvent": "events",
+    "ConversationStateUpdateEvent": "events",
+    "ErrorClassification": "events",
+    "Event": "events",
+    "InterruptEvent": "events",
+    "MessageEvent": "events",
+    "ObservationEvent": "events",
+    "PauseEvent": "events",
+    "SecurityAnalysisEvent": "events",
+    "ServerErrorEvent": "events",
+    "StreamingDeltaEvent": "events",
+    "SystemPromptEvent": "events",
+    "UnknownEvent": "events",
+    "UserRejectObservation": "events",
+    "parse_event": "events",
+    "risk_of": "events",
+    "text_of": "events",
+    "ConfirmationResponseRequest": "requests",
+    "InitRequest": "requests",
+    "SendMessageRequest": "requests",
+    "StartConversationRequest": "requests",
+    "TextContent": "requests",
+    "SecurityRisk": "risk",
+    "risk_label": "risk",
+    "SESSION_FRAME_CLASSES": "session_frames",
+    "DeltaFrame": "session_frames",
+    "DurableFrame": "session_frames",
+    "ItemAbortedFrame": "session_frames",
+    "ItemStartedFrame": "session_frames",
+    "SessionErrorFrame": "session_frames",
+    "SessionFrame": "session_frames",
+    "SyncFrame": "session_frames",
+    "TransientFrame": "session_frames",
+    "UnknownFrame": "session_frames",
+    "parse_session_frame": "session_frames",
+    "UsageTotals": "stats",
+    "ExecutionStatus": "status",
+    "FileEdit": "tools",
+    "TaskItem": "tools",
+    "ChildConversation": "workspace",
+    "CreateChildRequest": "workspace",
+    "GitChange": "workspace",
+    "GitDiff": "workspace",
+    "ToolCatalog": "workspace",
+    "ToolCatalogEntry": "workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EVENT_CLASSES",

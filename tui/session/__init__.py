@@ -1,15 +1,71 @@
-"""Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet."""
+"""Per-conversation logic without Textual: timeline, tokens, outbox, the conversation worker, the fleet.
 
-from .capacity import create_when_room, retry_while_full
-from .changes import ChangeKind, SessionChange
-from .conversation import Connection, ConnectionState, ConversationSession, Protocol
-from .cursor import CursorStore
-from .fleet import Fleet, FleetChange, ServerEntry, ServerState
-from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
-from .timeline import MergeResult, Timeline
-from .tokens import OrphanedText, TokenBuffer
-from .turns import Delivery, DeliveryDecision, StatusDecision, Turn, TurnRules
-from .watchlist import Alert, ConvRow, ServerRow, Watch, WatchList, conv_key, split_key
+Names load on first use (PEP 562): importing one part does not import the others."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .capacity import create_when_room, retry_while_full
+    from .changes import ChangeKind, SessionChange
+    from .connection_state import ConnectionState
+    from .conversation import Connection, ConversationSession, Protocol
+    from .cursor import CursorStore
+    from .fleet import Fleet, FleetChange, ServerEntry, ServerState
+    from .outbox import ItemState, Outbox, OutboxItem, OutboxStore
+    from .rows import ConvRow, ServerRow, conv_key, split_key
+    from .timeline import MergeResult, Timeline
+    from .tokens import OrphanedText, TokenBuffer
+    from .turns import Delivery, DeliveryDecision, StatusDecision, Turn, TurnRules
+    from .watchlist import Alert, Watch, WatchList
+
+_WHERE = {
+    "create_when_room": "capacity",
+    "retry_while_full": "capacity",
+    "ChangeKind": "changes",
+    "SessionChange": "changes",
+    "Connection": "conversation",
+    "ConnectionState": "connection_state",
+    "ConversationSession": "conversation",
+    "Protocol": "conversation",
+    "CursorStore": "cursor",
+    "Fleet": "fleet",
+    "FleetChange": "fleet",
+    "ServerEntry": "fleet",
+    "ServerState": "fleet",
+    "ItemState": "outbox",
+    "Outbox": "outbox",
+    "OutboxItem": "outbox",
+    "OutboxStore": "outbox",
+    "MergeResult": "timeline",
+    "Timeline": "timeline",
+    "OrphanedText": "tokens",
+    "TokenBuffer": "tokens",
+    "Delivery": "turns",
+    "DeliveryDecision": "turns",
+    "StatusDecision": "turns",
+    "Turn": "turns",
+    "TurnRules": "turns",
+    "Alert": "watchlist",
+    "ConvRow": "rows",
+    "ServerRow": "rows",
+    "Watch": "watchlist",
+    "WatchList": "watchlist",
+    "conv_key": "rows",
+    "split_key": "rows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Alert",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from tui.protocol import Event
 from tui.sanitize import one_line
+
+if TYPE_CHECKING:
+    from tui.protocol import Event
 
 
 class ChangeKind(StrEnum):

@@ -63,6 +63,7 @@ from tui.sanitize import one_line
 
 from .capacity import CAPACITY_BACKOFF, retry_while_full
 from .changes import ChangeKind, SessionChange
+from .connection_state import ConnectionState
 from .cursor import CursorStore
 from .outbox import ItemState, Outbox, OutboxItem, OutboxStore, arrived_on_server
 from .outbox_rules import DeliveryState, Step, next_step
@@ -88,14 +89,6 @@ class Protocol(StrEnum):
     AUTO = "auto"  # ask /server_info
     EVENTS = "events"  # /sockets/events + REST reconcile (every server)
     SESSION = "session"  # /sockets/session with after_seq (≥ 1.46)
-
-
-class ConnectionState(StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    RESYNCING = "resyncing"
-    STOPPED = "stopped"
 
 
 @dataclass(slots=True)
@@ -355,7 +348,18 @@ class ConversationSession:
 
     async def _open_stream(self) -> Any:
         """The stream to follow: the events socket, or the session socket resuming after what is held."""
-        self.protocol = await self._pick_protocol()
+        counting = None
+        if self.protocol is Protocol.AUTO and self.history_tail is not None and not self._synced_once:
+            # A far server: the count the session socket needs travels with the question of which socket to
+            # use (one round trip, not two); an events-socket server never needs it.
+            counting = asyncio.ensure_future(self.client.count_events(self.id))
+        try:
+            self.protocol = await self._pick_protocol()
+        finally:
+            if counting is not None and self.protocol is not Protocol.SESSION:
+                counting.cancel()
+                with contextlib.suppress(BaseException):
+                    await counting
         if self.protocol is Protocol.EVENTS:
             return self._stream_factory(self.client, self.id)
         after = -1
@@ -365,9 +369,9 @@ class ConversationSession:
             # below: anything above comes again over the socket (and is held once).
             self._set_connection(ConnectionState.CONNECTING, "loading history")
             try:
-                total = await self.client.count_events(self.id)
+                total = await (counting if counting is not None else self.client.count_events(self.id))
                 self._older_cursor = None
-                await self._load_pages(self.history_tail, cursor=None)
+                await self._load_tail(self.history_tail)
                 after = total - 1
                 # Where to look for an event too large for the socket (the newest held may be past `after`).
                 self._cursor_timestamp = _earlier(self.timeline.newest_timestamp, RECONCILE_MARGIN)
@@ -521,7 +525,7 @@ class ConversationSession:
             self._merge(await self.client.all_events(self.id))
         elif full and self.history_tail is not None:
             self._older_cursor = None
-            await self._load_pages(self.history_tail, cursor=None)
+            await self._load_tail(self.history_tail)
         else:
             await self._reconcile(self.timeline.newest_timestamp)
             # A gap the time window cannot see (clock oddities, a very long outage): the count tells.
@@ -543,6 +547,15 @@ class ConversationSession:
                 break
         self._older_cursor = cursor
         return len(self._merge(loaded, readmit=readmit).added)
+
+    async def _load_tail(self, count: int) -> None:
+        """The newest `count` events, the newest page shown as soon as it arrives (the first screen of a long
+        conversation waits one page, not all of them)."""
+        page, cursor = await self.client.search_events(self.id, descending=True, limit=min(100, max(1, count)))
+        self._older_cursor = cursor
+        self._merge(page)
+        if cursor and page and count > len(page):
+            await self._load_pages(count - len(page), cursor)
 
     async def load_older(self, count: int = 200) -> int:
         """Fetch up to `count` older events (a view scrolled to the top). Returns how many were added. What is

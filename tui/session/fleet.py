@@ -206,6 +206,11 @@ class Fleet:
         added = tuple(cid for cid in fresh if cid not in old)
         removed = tuple(cid for cid in old if cid not in fresh)
         changed = tuple(cid for cid in fresh if cid in old and _fingerprint(fresh[cid]) != _fingerprint(old[cid]))
+        for cid in fresh.keys() - added - set(changed):
+            # Unchanged: the object already held stays (the one just parsed dies young). Replacing all of them
+            # on every poll promoted ~100 objects' worth per server per poll into the oldest generation, and
+            # the full collections that followed paused the UI for 0.1-0.2 s at a thousand conversations.
+            fresh[cid] = old[cid]
         entry.conversations = fresh
         # A session's own read of its info can land after an earlier poll and hold older news than this one.
         changed += tuple(cid for cid in fresh if cid in old and cid not in changed and self._stale_session(entry, cid))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +14,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
 
-from tui.protocol import ToolCatalog
+if TYPE_CHECKING:
+    from tui.protocol import ToolCatalog
+
 
 DIALOG_CSS = """
 NewConversationScreen, PromptScreen, ConfirmScreen { align: center middle; }

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.protocol import ActionEvent
-
 from .. import render
 from ..actions import key_hint
 from ..render import styled
 from ..snapshot import ConversationSnapshot
+
+if TYPE_CHECKING:
+    from tui.protocol import ActionEvent
 
 
 class ConfirmationPanel(Static):

@@ -266,6 +266,7 @@ class ConversationList(Vertical):
         self._depth: dict[str, int] = {}  # row key -> depth in the tree of child conversations (0: top level)
         self.collapsed: set[str] = set()  # row keys whose children are hidden
         self._order: list[str] = []
+        self._lines: dict[str, tuple[ConvRow, tuple[object, ...], Text]] = {}  # row key -> what `_line` drew last
         self._dirty: set[str] = set()
         self._dirty_timer: Timer | None = None
         self._width = -1
@@ -453,9 +454,17 @@ class ConversationList(Vertical):
                 self._hide(child, children, placed)
 
     def _line(self, row: ConvRow, now: float, width: int) -> Text:
-        return conv_prompt(
-            row, now, row.key == self.current, width, self._depth.get(row.key, 0), row.key in self.collapsed
-        )
+        selected, depth, collapsed = row.key == self.current, self._depth.get(row.key, 0), row.key in self.collapsed
+        # A row drawn before with the same fields, age, spinner frame and place keeps its line: a full pass over
+        # a thousand rows (a new row, the re-sort) builds only the lines that changed.
+        frame = int(now * 8) % len(render.SPINNER) if row.status is ExecutionStatus.RUNNING else -1
+        shape = (render.age(row.last_activity, now), frame, selected, width, depth, collapsed)
+        drawn = self._lines.get(row.key)
+        if drawn is not None and drawn[1] == shape and drawn[0] == row:
+            return drawn[2]
+        line = conv_prompt(row, now, selected, width, depth, collapsed)
+        self._lines[row.key] = (row, shape, line)
+        return line
 
     def action_toggle_children(self) -> None:
         """Fold or unfold the highlighted conversation's children."""
@@ -490,6 +499,8 @@ class ConversationList(Vertical):
         opts = self.options
         order = [o.id for o in options]
         self._order = [k for k in order if k in self._rows]
+        if len(self._lines) > len(self._rows):  # rows gone or filtered out
+            self._lines = {k: v for k, v in self._lines.items() if k in self._rows}
         if order == [o.id for o in opts.options] and self._width == width:
             self._patch(options, now)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.protocol import ExecutionStatus
-from tui.session import ChangeKind, ConversationSession, OrphanedText, SessionChange
+from tui.session import ChangeKind
 
 from .. import diffs, render
 from ..snapshot import ConversationSnapshot, snapshot_of
@@ -29,6 +30,9 @@ from .message_input import MessageInput
 from .queue_view import QueueView
 from .status_bar import StatusBar
 from .token_stream import TokenStream
+
+if TYPE_CHECKING:
+    from tui.session import ConversationSession, OrphanedText, SessionChange
 
 # Streamed deltas are coalesced: the first one after a flush schedules the next flush this much later (arrival to
 # screen stays under ~100 ms; at most ~15 flushes a second however fast tokens come; none while nothing streams).
@@ -69,7 +73,8 @@ class ConversationView(Vertical):
     snapshot: reactive[ConversationSnapshot] = reactive(ConversationSnapshot, layout=False, repaint=False)
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
-        super().__init__(id=id)
+        # Empty from the start: a class added on mount restyles the whole view before the first frame.
+        super().__init__(id=id, classes="-empty")
         self.session: ConversationSession | None = None
         self.server_total: int | None = None  # events on the server (counted when older ones exist)
         self.deleted = False  # the open conversation was deleted on the server (by someone else)
@@ -97,9 +102,6 @@ class ConversationView(Vertical):
         yield self._status.data_bind(ConversationView.snapshot)
         yield self._input
         yield self._queue.data_bind(ConversationView.snapshot)
-
-    def on_mount(self) -> None:
-        self.add_class("-empty")
 
     @property
     def log_widget(self) -> EventLog:

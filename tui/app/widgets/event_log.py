@@ -24,7 +24,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.text import Text
@@ -33,13 +33,16 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.protocol import Event, MessageEvent
+from tui import protocol
 from tui.sanitize import markdown
 
 from .. import blocks, render
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
 from .token_stream import StreamTail, TokenStream
+
+if TYPE_CHECKING:
+    from tui.protocol import Event
 
 WINDOW = 150  # blocks mounted while following the tail
 PAGE = 100  # blocks mounted per scroll-up (or down, back towards the tail)
@@ -67,7 +70,9 @@ _MARKDOWN_HINTS = re.compile(r"[*_`\[\]<>|~\\&]|^\s*(#|[-+*]\s|\d+[.)]\s|=+\s*$)
 
 def _markdown(body: str) -> Any:
     if _MARKDOWN_HINTS.search(body):
-        return markdown(body, blocks.ViewMarkdown)  # sanitised, links show their target
+        from ..markdown_view import ViewMarkdown
+
+        return markdown(body, ViewMarkdown)  # sanitised, links show their target
     return Text(" ".join(body.split("\n")) if "\n" in body else body)
 
 
@@ -116,7 +121,7 @@ class EventItem(Static):
         self._log = log
         self._shown: tuple[Any, ...] = ()
         if block.kind in ("message", "answer"):
-            role = render.message_role(block.event) if isinstance(block.event, MessageEvent) else "agent"
+            role = render.message_role(block.event) if isinstance(block.event, protocol.MessageEvent) else "agent"
             classes = f"-message -{role}"
         else:
             classes = _KIND_CLASSES.get(block.kind, "")
@@ -350,7 +355,7 @@ class EventLog(VerticalScroll, can_focus=True):
         for block in added:
             agent = block.kind == "answer" or (
                 block.kind == "message"
-                and isinstance(block.event, MessageEvent)
+                and isinstance(block.event, protocol.MessageEvent)
                 and render.message_role(block.event) == "agent"
             )
             if agent:
