@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -50,6 +50,7 @@ from tui.protocol import (
     ItemStartedFrame,
     MessageEvent,
     ServerErrorEvent,
+    ServerInfo,
     SessionErrorFrame,
     SessionFrame,
     StreamingDeltaEvent,
@@ -137,8 +138,11 @@ class ConversationSession:
         session_stream_factory: Callable[[AgentClient, str, int], Any] | None = None,
         cursor_store: CursorStore | None = None,
         max_held: int | None = MAX_HELD,
+        server_info: Callable[[], Awaitable[ServerInfo]] | None = None,
     ) -> None:
         self.client = client
+        # What the server is (shared by the fleet, so opening a second conversation asks nothing).
+        self._server_info = server_info or client.server_info
         self.id = conversation_id
         self.server_name = server_name
         self.info = info
@@ -339,7 +343,7 @@ class ConversationSession:
         if self.protocol is not Protocol.AUTO:
             return self.protocol
         try:
-            info = await self.client.server_info()
+            info = await self._server_info()
         except AgentServerError:
             return Protocol.EVENTS  # every server has it; the stream reports what is wrong
         # 1.58 answers a message sent while the LLM writes the turn's last reply in the same run (1.43 dropped it).

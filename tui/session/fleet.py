@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -106,7 +107,7 @@ class Fleet:
         self.slow_poll = slow_poll
         self._listeners: list[Callable[[FleetChange], None]] = []
         self._wake = asyncio.Event()
-        self._server_info: dict[str, ServerInfo] = {}
+        self._server_info: dict[str, asyncio.Future[ServerInfo]] = {}
 
     def entry(self, server_name: str) -> ServerEntry:
         for entry in self.servers:
@@ -140,6 +141,7 @@ class Fleet:
                 info=entry.conversations.get(conversation_id),
                 outbox_store=self.outbox_store,
                 history_tail=self.history_tail,
+                server_info=functools.partial(self.server_info, server_name),
             )
             self.sessions[key] = session
         return session
@@ -311,9 +313,11 @@ class Fleet:
     async def server_info(self, server_name: str) -> ServerInfo:
         """What a server is and can do (asked once per server, then remembered)."""
         known = self._server_info.get(server_name)
-        if known is None:
-            known = self._server_info[server_name] = await self.client(server_name).server_info()
-        return known
+        if known is None or (known.done() and (known.cancelled() or known.exception() is not None)):
+            # One question in flight per server, whoever asks (the sessions opening, the view); a failure is
+            # asked again next time.
+            known = self._server_info[server_name] = asyncio.ensure_future(self.client(server_name).server_info())
+        return await asyncio.shield(known)
 
     async def create_child(
         self, server_name: str, parent_id: str, task: str, title: str | None = None, isolation: str | None = None

@@ -151,12 +151,15 @@ class ConversationView(Vertical):
         self._orphans_shown = self._orphans_key(session.tokens.orphans)
         self.tokens_changed()
         self.refresh_snapshot()
-        self.run_worker(self._learn_tools(session), group="server-tools", exclusive=True)
+        # The function, not a coroutine: a worker cancelled before it starts leaves nothing un-awaited. (mypy
+        # cannot choose between run_worker's work types for an async function; Textual awaits it.)
+        self.run_worker(self._learn_tools, group="server-tools", exclusive=True)  # type: ignore[arg-type]
 
-    async def _learn_tools(self, session: ConversationSession) -> None:
+    async def _learn_tools(self) -> None:
         """The tools the server lists as usable: those whose calls look like file edits are shown as diffs."""
+        session = self.session
         fleet = getattr(self.app, "fleet", None)
-        if fleet is None or not hasattr(fleet, "server_info") or not session.server_name:
+        if session is None or fleet is None or not hasattr(fleet, "server_info") or not session.server_name:
             return
         try:
             info = await fleet.server_info(session.server_name)
