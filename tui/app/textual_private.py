@@ -11,10 +11,10 @@ from typing import Any
 from rich.text import Text
 from textual.app import App
 from textual.dom import DOMNode
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.keys import _character_to_key
 from textual.notifications import Notification
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
@@ -26,6 +26,7 @@ __all__ = [
     "drop_closed_watchers",
     "keymap_token",
     "notifications",
+    "set_by_layout_virtual_size",
     "set_terminal_title",
     "write_to_terminal",
 ]
@@ -83,6 +84,16 @@ def drop_closed_watchers(node: DOMNode) -> None:
     the flag that pruning uses."""
     for watchers in getattr(node, "__watchers", {}).values():
         watchers[:] = [(owner, callback) for owner, callback in watchers if not owner._closing]
+
+
+def set_by_layout_virtual_size() -> Reactive[Size]:
+    """A `virtual_size` reactive for a widget whose virtual size only the layout sets: assigned in the class body,
+    it replaces `Widget.virtual_size` (`layout=True`). The screen's layout pass (`Screen._refresh_layout` ->
+    `Widget._size_updated`) assigns the size it just laid out; with `layout=True` that assignment asks for a
+    second layout and a repaint of the whole widget, which Textual writes to the terminal as a second frame
+    identical to the first, each time the widget changes size. The first pass already placed and painted
+    everything that moved, so nothing is lost."""
+    return Reactive(Size(0, 0), layout=False, repaint=False)
 
 
 class LineOptionList(OptionList):

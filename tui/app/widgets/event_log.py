@@ -37,6 +37,7 @@ from tui.protocol import Event, MessageEvent
 from tui.sanitize import markdown
 
 from .. import blocks, render
+from ..textual_private import set_by_layout_virtual_size
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
 from .token_stream import StreamTail, TokenStream
@@ -214,6 +215,8 @@ class EventLog(VerticalScroll, can_focus=True):
         Binding("N", "find_next(1)", "Previous match", show=False),
         Binding("t", "toggle_timestamps", "Times", show=False),
     ]
+
+    virtual_size = set_by_layout_virtual_size()  # a move of the log is one frame, not two
 
     spin = True  # the spinner of running tools (snapshot tests turn it off: no clock in a snapshot)
 

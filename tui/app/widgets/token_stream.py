@@ -35,6 +35,7 @@ from textual.widgets import Static
 from tui.sanitize import markdown
 
 from .. import blocks, render
+from ..textual_private import set_by_layout_virtual_size
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
@@ -149,6 +150,8 @@ class StreamTail(Widget):
     DEFAULT_CSS = """
     StreamTail { height: auto; }
     """
+
+    virtual_size = set_by_layout_virtual_size()  # one frame per size change, not two
 
     ROOM_DIVISOR = 2  # while following a tall log, room is taken for 1/ROOM_DIVISOR of the view at a time
 
@@ -286,6 +289,8 @@ class TokenStream(Vertical):
     TokenStream.-active { display: block; }
     TokenStream #stream-label { height: 1; }
     """
+
+    virtual_size = set_by_layout_virtual_size()  # one frame per size change, not two
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
