@@ -93,6 +93,8 @@ class EventItem(Static):
     EventItem.-separator { color: $text-muted; }
     """
 
+    virtual_size = set_by_layout_virtual_size()  # mounting an item is one layout and one frame, not two
+
     def __init__(self, block: Block, log: EventLog | None = None) -> None:
         self.block = block
         self._log = log
@@ -169,6 +171,8 @@ class OrphanItem(Static):
     OrphanItem { height: auto; padding: 0 1; margin: 1 0 0 0; border-left: thick $warning; color: $text-muted; }
     OrphanItem.-selected { background: $boost; }
     """
+
+    virtual_size = set_by_layout_virtual_size()
 
     def __init__(self, text: str, reasoning: str, reason: str) -> None:
         self.text = render.clean(text)
