@@ -9,12 +9,21 @@ from pathlib import Path
 from rich.text import Text
 from textual import reactive as _reactive_module
 from textual.app import App, ComposeResult
-from textual.widgets import OptionList
+from textual.containers import VerticalScroll
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.app import textual_private
 from tui.app.actions import PRINTABLE
-from tui.app.textual_private import LineOptionList, app_is_live, character_key, crash, keymap_token, notifications
+from tui.app.textual_private import (
+    LineOptionList,
+    app_is_live,
+    character_key,
+    crash,
+    keymap_token,
+    notifications,
+    set_by_layout_virtual_size,
+)
 
 APP_DIR = Path(textual_private.__file__).parent
 
@@ -80,6 +89,70 @@ async def test_app_is_live_only_while_running():
         app.exit()
         await pilot.pause()
         assert not app_is_live(app)
+
+
+class PlainLog(VerticalScroll):
+    pass
+
+
+class OnceLog(VerticalScroll):
+    virtual_size = set_by_layout_virtual_size()
+
+
+class OnceStatic(Static):
+    virtual_size = set_by_layout_virtual_size()
+
+
+class Growing(App[None]):
+    def __init__(self, log: VerticalScroll, body: Static) -> None:
+        super().__init__()
+        self.log_widget = log
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with self.log_widget:
+            yield self.body
+
+
+async def _layouts_after_growth(log: VerticalScroll, body: Static) -> tuple[int, int]:
+    """How many layout passes and frames the screen makes after the log's content grows by a few lines (the
+    log and the widget that grows both change size)."""
+    body.update("\n".join(f"line {n}" for n in range(30)))
+    app = Growing(log, body)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        layouts: list[int] = []
+        frames: list[int] = []
+        refresh_layout = screen._refresh_layout
+        display = app._display
+
+        def counted_layout(*args, **kwargs):
+            layouts.append(1)
+            return refresh_layout(*args, **kwargs)
+
+        def counted_display(*args, **kwargs):
+            frames.append(1)
+            return display(*args, **kwargs)
+
+        screen._refresh_layout = counted_layout  # type: ignore[method-assign]
+        app._display = counted_display  # type: ignore[method-assign]
+        body.update("\n".join(f"line {n}" for n in range(34)))
+        for _ in range(4):
+            await pilot.pause()
+        assert log.virtual_size.height == 34, "the virtual size is still set by the layout"
+        return len(layouts), len(frames)
+
+
+async def test_a_virtual_size_set_by_layout_costs_one_layout():
+    """Textual lays out (and paints) twice when a scrolling container's virtual size changes: the layout pass
+    assigns `virtual_size`, a `layout=True` reactive, which asks for another. Our override makes it once; when
+    Textual stops doing it twice, `set_by_layout_virtual_size` can go."""
+    plain = await _layouts_after_growth(PlainLog(), Static())
+    once = await _layouts_after_growth(OnceLog(), OnceStatic())
+    assert plain[0] == 2
+    assert once[0] == 1 and once[1] <= plain[1]
 
 
 def test_no_other_app_module_uses_a_private_textual_name():

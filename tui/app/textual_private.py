@@ -12,10 +12,10 @@ from rich.text import Text
 from textual.app import App
 from textual.cache import LRUCache
 from textual.dom import DOMNode
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.keys import _character_to_key
 from textual.notifications import Notification
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList
 
@@ -28,6 +28,7 @@ __all__ = [
     "keymap_token",
     "notifications",
     "restore_terminal_title",
+    "set_by_layout_virtual_size",
     "set_terminal_title",
     "write_to_terminal",
 ]
@@ -124,6 +125,16 @@ class _StripCache(LRUCache[Any, Any]):
     def discard_option(self, option: Any) -> None:
         for key in self._by_option.pop(option, ()):
             self.discard(key)
+
+
+def set_by_layout_virtual_size() -> Reactive[Size]:
+    """A `virtual_size` reactive for a widget whose virtual size only the layout sets: assigned in the class body,
+    it replaces `Widget.virtual_size` (`layout=True`). The screen's layout pass (`Screen._refresh_layout` ->
+    `Widget._size_updated`) assigns the size it just laid out; with `layout=True` that assignment asks for a
+    second layout and a repaint of the whole widget, which Textual writes to the terminal as a second frame
+    identical to the first, each time the widget changes size. The first pass already placed and painted
+    everything that moved, so nothing is lost."""
+    return Reactive(Size(0, 0), layout=False, repaint=False)
 
 
 class LineOptionList(OptionList):

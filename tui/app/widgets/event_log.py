@@ -37,6 +37,7 @@ from tui import protocol
 from tui.sanitize import markdown
 
 from .. import blocks, render
+from ..textual_private import set_by_layout_virtual_size
 from ..transcript import Block, Transcript
 from .log_search import SearchPrompt
 from .token_stream import StreamTail, TokenStream
@@ -116,6 +117,8 @@ class EventItem(Static):
     EventItem.-separator { color: $text-muted; }
     """
 
+    virtual_size = set_by_layout_virtual_size()  # mounting an item is one layout and one frame, not two
+
     def __init__(self, block: Block, log: EventLog | None = None) -> None:
         self.block = block
         self._log = log
@@ -193,6 +196,8 @@ class OrphanItem(Static):
     OrphanItem.-selected { background: $boost; }
     """
 
+    virtual_size = set_by_layout_virtual_size()
+
     def __init__(self, text: str, reasoning: str, reason: str) -> None:
         self.text = render.clean(text)
         label = Text(f"✂ reply cut off ({render.clean(reason) or 'interrupted'})", style="bold yellow")
@@ -238,6 +243,8 @@ class EventLog(VerticalScroll, can_focus=True):
         Binding("N", "find_next(1)", "Previous match", show=False),
         Binding("t", "toggle_timestamps", "Times", show=False),
     ]
+
+    virtual_size = set_by_layout_virtual_size()  # a move of the log is one frame, not two
 
     spin = True  # the spinner of running tools (snapshot tests turn it off: no clock in a snapshot)
 

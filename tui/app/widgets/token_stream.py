@@ -35,6 +35,7 @@ from textual.widgets import Static
 from tui.sanitize import markdown
 
 from .. import blocks, render
+from ..textual_private import set_by_layout_virtual_size
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
@@ -150,7 +151,9 @@ class StreamTail(Widget):
     StreamTail { height: auto; }
     """
 
-    ROOM_DIVISOR = 2  # while following a tall log, room is taken for 1/ROOM_DIVISOR of the view at a time
+    virtual_size = set_by_layout_virtual_size()  # one frame per size change, not two
+
+    ROOM_DIVISOR = 1  # while following a tall log, room is taken for 1/ROOM_DIVISOR of the view at a time
 
     class Grew(Message):
         """The live reply changed its height (the log re-checks whether it follows the tail)."""
@@ -216,9 +219,10 @@ class StreamTail(Widget):
 
     def _room(self, rows: int) -> int:
         """The rows to take for `rows` rows of text. While the log follows a tail taller than its view, every row
-        the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of several
-        rows at once (half the view), filled as the text arrives, so the log moves every few lines, not
-        every line. A reply that fits on screen, or one scrolled away from, grows row by row."""
+        the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of a
+        whole view at once (its head at the top, blank rows under it that fill up, as chat UIs do), so the log
+        moves once a view, not every line. A reply that fits on screen, or one scrolled away from, grows row by
+        row."""
         height = self._height
         if rows <= height:
             return height if rows else 0
@@ -286,6 +290,8 @@ class TokenStream(Vertical):
     TokenStream.-active { display: block; }
     TokenStream #stream-label { height: 1; }
     """
+
+    virtual_size = set_by_layout_virtual_size()  # one frame per size change, not two
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
