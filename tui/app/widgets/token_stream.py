@@ -221,7 +221,8 @@ class StreamTail(Widget):
         """The rows to take for `rows` rows of text. While the log follows a tail taller than its view, every row
         the reply grows by moves (and so repaints) every row of the log: the reply then takes the room of a
         whole view at once (its head at the top, blank rows under it that fill up, as chat UIs do), so the log
-        moves once a view, not every line. A reply that fits on screen, or one scrolled away from, grows row by
+        moves once a view, not every line. Under a log that still fits, it takes the blank rows down to the
+        view's bottom (growing would repaint the whole reply each row). One scrolled away from grows row by
         row."""
         height = self._height
         if rows <= height:
@@ -238,8 +239,11 @@ class StreamTail(Widget):
             # A reply starting to stream under a log that already scrolls takes its first room at once (one move
             # of the log, not two); one shown already long (opened mid-reply) just fits its text.
             return room if rows <= 3 and log.max_scroll_y > 0 else rows
-        if panel.virtual_region_with_margin.bottom + rows - height <= view:
-            return rows  # the log's content still fits: nothing scrolls yet
+        fill = view - (panel.virtual_region_with_margin.bottom - height)  # the rows down to the view's bottom
+        if rows <= fill:
+            # The log's content still fits: the reply takes the blank rows under it at once, so it grows without
+            # moving (and so repainting) itself on every row; nothing scrolls yet.
+            return fill
         return room
 
     def _relayout(self, force: bool = False) -> None:
